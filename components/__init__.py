@@ -1,0 +1,1 @@
+"""Reusable ComponentResources, one per concern (`mystira:<area>:<Thing>`)."""

@@ -1,0 +1,1 @@
+"""mystira-infra: settings, naming, the service catalogue and the cloud-free dry run."""

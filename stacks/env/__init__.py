@@ -1,0 +1,1 @@
+"""Stages of the environment stacks, in the order stacks/environment.py runs them."""
