@@ -83,6 +83,9 @@ def core(settings: Settings) -> Platform:
         ),
     )
 
+    # Tier-3 outputs (registry, email) come from the shared stack's state, never from guessed names.
+    shared = pulumi.StackReference(settings.shared_stack)
+
     pulumi.export("environment", env)
     pulumi.export("coreResourceGroup", core_rg.name)
     pulumi.export("serviceResourceGroups", {k: rg.name for k, rg in service_rgs.items()})
@@ -96,6 +99,7 @@ def core(settings: Settings) -> Platform:
         core_rg=core_rg,
         service_rgs=service_rgs,
         network=net,
+        shared=shared,
     )
 
 

@@ -188,8 +188,8 @@ def _run_once(project: Project, config: StackConfig, stack: str, preview: bool,
         # Program modules (components, stacks, ...) are re-imported on the next run, so a run of
         # another program directory never sees this one's modules.
         for name in set(sys.modules) - saved_modules:
-            module = sys.modules.get(name)
-            if getattr(module, "__file__", None) and str(module.__file__).startswith(str(project.directory)):
+            file = str(getattr(sys.modules.get(name), "__file__", None) or "")
+            if file.startswith(str(project.directory)) and "site-packages" not in file:
                 del sys.modules[name]
         pulumi.runtime.reset_options()
         loop.close()
