@@ -8,7 +8,7 @@ ARGS ?=
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.txt
-	$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e .
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
 .PHONY: venv dry-run test lint bench lock
