@@ -79,6 +79,7 @@ RULES: dict[str, Rule] = {
     "action_group": Rule("ag", 1, 260, r"[\w.-]+", "letters, digits, - _ ."),
     "alert": Rule("alert", 1, 260, r"[^*#&+:<>?@%{}\\/]+", "anything but * # & + : < > ? @ % { } \\ /"),
     "dashboard": Rule("dash", 3, 160, r"[a-zA-Z0-9-]+", "letters, digits and -"),
+    "diagnostic_setting": Rule("diag", 1, 260, r"[\w.-]+", "letters, digits, - _ ."),
     "communication": Rule("acs", 1, 63, _DASHED, "lowercase letters, digits and -", unique=True),
     "email": Rule("ecs", 1, 63, _DASHED, "lowercase letters, digits and -"),
     "lock": Rule("lock", 1, 90, r"[^<>*%:&?+/\\]+", "anything but < > * % : & ? + / \\"),

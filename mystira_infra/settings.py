@@ -37,6 +37,10 @@ APP_ENVIRONMENTS = ("dev", "staging", "prod")
 # The seed system pinned 1.28 in prod, long out of support: it is rejected here.
 SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")
 
+# Window sizes both log (scheduled query) and metric alerts accept, no shorter than the 5-minute
+# evaluation frequency every alert uses.
+ALERT_WINDOWS_MINUTES = (5, 15, 30, 60, 360, 720, 1440)
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -113,8 +117,24 @@ class WorkloadSettings:
 
 
 @dataclass(frozen=True)
+class NamespaceQuotaSettings:
+    """ResourceQuota and LimitRange of the environment's namespace (quantities as Kubernetes writes them)."""
+
+    requests_cpu: str = "8"
+    requests_memory: str = "16Gi"
+    limits_cpu: str = "16"
+    limits_memory: str = "32Gi"
+    pods: int = 60
+    default_cpu_request: str = "100m"
+    default_memory_request: str = "128Mi"
+    default_cpu_limit: str = "500m"
+    default_memory_limit: str = "512Mi"
+
+
+@dataclass(frozen=True)
 class KubernetesSettings:
     story_generator: WorkloadSettings
+    quota: NamespaceQuotaSettings = NamespaceQuotaSettings()
 
 
 @dataclass(frozen=True)
@@ -169,6 +189,18 @@ class AlertSettings:
     ingestion_gb_per_hour: AlertRule = AlertRule(
         threshold=1, severity=2, window_minutes=60, failing_periods=1, evaluation_periods=1
     )
+    # Metric alerts the seed system defined but never wired (components/monitoring.py METRIC_ALERTS
+    # maps each to its Azure metric). Failing periods don't apply to metric alerts: kept at 1 of 1.
+    redis_used_memory_percent: AlertRule = AlertRule(threshold=80, severity=2, failing_periods=1, evaluation_periods=1)
+    redis_connected_clients: AlertRule = AlertRule(threshold=1000, severity=2, failing_periods=1, evaluation_periods=1)
+    service_bus_dead_lettered_messages: AlertRule = AlertRule(
+        threshold=1, severity=2, failing_periods=1, evaluation_periods=1
+    )
+    service_bus_throttled_requests: AlertRule = AlertRule(
+        threshold=10, severity=2, failing_periods=1, evaluation_periods=1
+    )
+    postgres_cpu_percent: AlertRule = AlertRule(threshold=80, severity=2, failing_periods=1, evaluation_periods=1)
+    postgres_storage_percent: AlertRule = AlertRule(threshold=85, severity=1, failing_periods=1, evaluation_periods=1)
 
 
 @dataclass(frozen=True)
@@ -177,6 +209,9 @@ class MonitoringSettings:
     alert_emails: tuple[str, ...]
     daily_quota_gb: float | None = None
     alerts: AlertSettings = AlertSettings()
+    # Action groups every alert notifies besides the environment's own (e.g. an on-call group in
+    # another subscription): full ARM ids.
+    extra_action_group_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,6 +246,10 @@ class ExternalIdSettings:
 class RegistrySettings:
     sku: str = "Premium"
     retention_days: int = 15
+    # Public IP ranges allowed to reach the registry's public endpoint (the CI push path: the
+    # region's AzureContainerRegistry service-tag prefixes for `az acr build`). Empty: public
+    # network access Disabled and exports disabled; pulls go through private endpoints only.
+    push_ip_ranges: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -552,6 +591,7 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
         fail("kubernetes.storyGenerator.maxReplicas", "must be at least minReplicas")
     if wl.image_tag in ("", "latest"):
         fail("kubernetes.storyGenerator.imageTag", "pin an immutable tag or digest, not 'latest'")
+    _positive(s.kubernetes.quota.pods, "kubernetes.quota.pods", fail)
 
     pg = s.postgres
     _positive(pg.storage_size_gb, "postgres.storageSizeGb", fail)
@@ -588,6 +628,13 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
         _positive(rule.window_minutes, f"{key}.windowMinutes", fail)
         if not 1 <= rule.failing_periods <= rule.evaluation_periods:
             fail(f"{key}.failingPeriods", "must be between 1 and evaluationPeriods")
+        if rule.window_minutes not in ALERT_WINDOWS_MINUTES:
+            fail(f"{key}.windowMinutes", f"Azure alert windows are {', '.join(map(str, ALERT_WINDOWS_MINUTES))} minutes"
+                 f" (and at least the 5-minute evaluation frequency), got {rule.window_minutes}")
+    for i, group in enumerate(mon.extra_action_group_ids):
+        if not re.fullmatch(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/microsoft\.insights/actionGroups/[^/]+",
+                            group, re.IGNORECASE):
+            fail(f"monitoring.extraActionGroupIds[{i}]", f"expected an action group resource id, got '{group}'")
 
     for i, d in enumerate(s.openai.deployments):
         _positive(d.capacity, f"openai.deployments[{i}].capacity", fail)
@@ -612,6 +659,10 @@ def _validate_shared(s: Settings, fail: typing.Callable[[str, str], typing.NoRet
     _positive(s.registry.retention_days, "registry.retentionDays", fail)
     if s.registry.sku != "Premium":
         fail("registry.sku", "Premium is required for private endpoints, zone redundancy and retention")
+    for i, cidr in enumerate(s.registry.push_ip_ranges):
+        net = _network(cidr, f"registry.pushIpRanges[{i}]", fail)
+        if net.is_private or net.prefixlen < 8:
+            fail(f"registry.pushIpRanges[{i}]", f"{net} must be a public range no wider than /8 (a firewall rule)")
 
 
 def _window(w: MaintenanceWindow, key: str, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
