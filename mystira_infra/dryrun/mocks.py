@@ -142,6 +142,16 @@ class AzureMocks(Mocks):
             fqdn = f"{cluster}.hcp.{self.region}.azmk8s.io"
             value = base64.b64encode(azure.kubeconfig(cluster, fqdn).encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+        if tok == "azuread:index/getServicePrincipal:getServicePrincipal":
+            # An existing service principal (e.g. Microsoft Graph's): its object id differs per
+            # tenant, i.e. per azuread provider; the client (app) id is the one asked for.
+            client_id = args.args.get("clientId") or azure.guid("sp-client", str(args.args))
+            return {
+                "clientId": client_id,
+                "objectId": azure.guid("service-principal", client_id, args.provider or "default"),
+                "displayName": args.args.get("displayName") or f"service principal {client_id}",
+                "appRoleAssignmentRequired": False,
+            }
         raise UnknownInvokeError(
             f"the dry run has no answer for invoke '{tok}'; add one to mystira_infra/dryrun/mocks.py"
         )
