@@ -69,20 +69,32 @@ def role_assignment(
     subscription_id: pulumi.Input[str],
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
+    condition: str | None = None,
+    custom_role_id: pulumi.Input[str] | None = None,
 ) -> authorization.RoleAssignment:
+    """`condition`: an ABAC condition (version 2.0) narrowing the role. `custom_role_id`: the full id
+    of a custom role definition, for roles not in `ROLES` (`role` then only names it)."""
     if principal_type not in ("ServicePrincipal", "Group", "User"):
         raise ValueError(f"{name}: principal_type must be ServicePrincipal, Group or User")
+    if custom_role_id is None:
+        role_id: pulumi.Input[str] = role_definition_id(subscription_id, role)
+        assignment = pulumi.Output.all(scope, principal_id).apply(lambda a: assignment_name(a[0], role, a[1]))
+    else:
+        role_id = custom_role_id
+        assignment = pulumi.Output.all(scope, principal_id, custom_role_id).apply(
+            lambda a: str(uuid.uuid5(uuid.NAMESPACE_URL, f"{a[0].lower()}|{a[2].rsplit('/', 1)[-1]}|{a[1].lower()}"))
+        )
     return authorization.RoleAssignment(
         name,
         scope=scope,
-        role_assignment_name=pulumi.Output.all(scope, principal_id).apply(
-            lambda a: assignment_name(a[0], role, a[1])
-        ),
-        role_definition_id=role_definition_id(subscription_id, role),
+        role_assignment_name=assignment,
+        role_definition_id=role_id,
         principal_id=principal_id,
         # Without a type the SDK sends "User", and Azure rejects a managed identity
         # (UnmatchedPrincipalType); with it, new identities also skip PrincipalNotFound retries.
         principal_type=principal_type,
+        condition=condition,
+        condition_version="2.0" if condition else None,
         description=f"{role} for {name} (mystira-infra)",
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )

@@ -1,6 +1,7 @@
-"""The contract between the shared stack and the environment stacks.
+"""The contract between the shared stack and the environment stacks (and CI).
 
-The shared stack exports every key in `SHARED_OUTPUTS`; environment stacks read them through a
+The shared stack exports exactly the keys in `SHARED_OUTPUTS` (stacks/shared.py checks it, and a
+test compares its dry-run exports with this dict); environment stacks read them through a
 `pulumi.StackReference` with `require_shared`, which fails with a clear message when the shared
 stack doesn't (yet) export a key.
 """
@@ -12,8 +13,29 @@ from typing import Any
 import pulumi
 
 SHARED_OUTPUTS: dict[str, str] = {
-    "registryId": "ARM id of the container registry (scope of AcrPull for each cluster's kubelet identity)",
-    "registryLoginServer": "login server of the container registry, e.g. myscr.azurecr.io",
+    # Resource groups (tier 3).
+    "platformResourceGroup": "resource group of the registry and Communication Services (mys-shared-platform-rg-*)",
+    "stateResourceGroup": "resource group of the Pulumi state account and the secrets Key Vault (mys-shared-state-rg-*)",
+    # Container registry: environment stacks.
+    "registryId": "ARM id of the container registry (scope of AcrPull for each cluster's kubelet identity, "
+                  "target of each environment's registry private endpoint)",
+    "registryName": "name of the container registry (for `az acr build --registry`)",
+    "registryLoginServer": "login server of the container registry, e.g. myscr.azurecr.io (image references)",
+    # Email: environment stacks (services that send mail).
+    "communicationServiceId": "ARM id of the Communication Services resource (scope of the senders' role assignment)",
+    "emailEndpoint": "Communication Services endpoint, https://<name>.<geo>.communication.azure.com/ (Entra auth only)",
+    "emailSenderDomain": "the Azure-managed sender domain, <guid>.azurecomm.net",
+    "emailSenderAddress": "default sender address, DoNotReply@<sender domain>",
+    # Pulumi backend: CI and the bootstrap.
+    "stateStorageAccount": "storage account holding Pulumi state (container `state`, Entra auth only)",
+    "stateBackendUrl": "`pulumi login` URL of the state backend: azblob://state?storage_account=<account>",
+    "secretsProvider": "secrets provider of every Pulumi.<stack>.yaml: azurekeyvault://<vault>.vault.azure.net/keys/pulumi-secrets",
+    "secretsKeyId": "ARM id of the Key Vault key `pulumi-secrets`",
+    # CI identities: GitHub Actions `azure/login` inputs.
+    "tenantId": "Entra tenant id (AZURE_TENANT_ID)",
+    "subscriptionId": "subscription id (AZURE_SUBSCRIPTION_ID)",
+    "deployClientIds": "environment -> client id of its deploy identity (AZURE_CLIENT_ID of that GitHub environment)",
+    "previewClientId": "client id of the pull-request preview identity (Reader)",
 }
 
 

@@ -1,24 +1,288 @@
-"""The shared stack (tier 3, cross-environment): registry, email, state backend, CI identities."""
+"""The shared stack (tier 3, cross-environment): registry, email, state backend, CI identities.
+
+Everything here outlives any one environment, so it lives in its own stack with its own resource
+groups (`mys-shared-*`). Environment stacks read its outputs through a StackReference; the keys
+are the contract in `mystira_infra/shared_outputs.py`, and the stack exports exactly those.
+
+CI deploy identities (docs/shared-and-bootstrap.md, "CI identities"):
+
+- one per environment in `github.environments`, trusted for `repo:<owner>/<repo>:environment:<env>`
+  only. It holds what `pulumi up` of that environment needs: Contributor on the subscription (its
+  resource groups don't exist before its first `up`), Role Based Access Control Administrator
+  constrained by an ABAC condition to the roles the program assigns and to service principals and
+  groups, a custom role for management locks and registry private-endpoint approval (Contributor
+  may do neither), AcrPush on the registry (the build pipeline), blob access to the state
+  container, and Crypto User on the secrets key;
+- one for pull-request previews, trusted for `repo:<owner>/<repo>:pull_request`: Reader, blob reads
+  of the state (writes only under `.pulumi/locks/`), Crypto User on the secrets key.
+"""
 
 from __future__ import annotations
 
-import pulumi
+import uuid
 
+import pulumi
+import pulumi_azuread as azuread
+from pulumi_azure_native import authorization
+
+from components import interfaces
+from components.deploy_identity import (
+    DeployIdentity,
+    DeployIdentityArgs,
+    Grant,
+    environment_subject,
+    pull_request_subject,
+)
+from components.email import Email, EmailArgs
+from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.resource_group import ResourceGroup, ResourceGroupArgs
-from mystira_infra import tags
-from mystira_infra.settings import Settings
+from components.state_backend import (
+    SecretsKey,
+    SecretsKeyArgs,
+    StateBackend,
+    StateBackendArgs,
+    secrets_provider_url,
+)
+from mystira_infra import shared_outputs, tags
+from mystira_infra.settings import PROJECT, Settings
+
+# Roles the deploy identities may hand out: every role the program assigns (interfaces.ROLES),
+# except the privileged ones, delegation itself, and AcrPush (only the build pipeline pushes).
+NOT_DELEGABLE = frozenset({"Owner", "Contributor", "User Access Administrator",
+                           "Role Based Access Control Administrator", "AcrPush"})
+DELEGABLE_PRINCIPAL_TYPES = ("ServicePrincipal", "Group")
+
+# Microsoft Graph and its application permission Application.ReadWrite.OwnedBy (same in every
+# tenant): lets an environment's identity create the Entra apps of that environment and manage
+# only the apps it owns.
+MS_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_APPLICATION_READWRITE_OWNEDBY = "18a4783c-866b-4cc7-a460-3d5e5662c884"
+
+# What Contributor can't do but an environment's `pulumi up` needs.
+DEPLOY_EXTRA_ACTIONS = (
+    "Microsoft.Authorization/locks/read",
+    "Microsoft.Authorization/locks/write",  # prod locks; deleting a lock stays a human decision
+    # Auto-approve the environment's private endpoint to the shared registry.
+    "Microsoft.ContainerRegistry/registries/privateEndpointConnectionsApproval/action",
+)
+
+BLOB_WRITE_ACTIONS = (
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+)
+LOCKS_PREFIX = ".pulumi/locks/"
+
+
+def delegable_roles() -> dict[str, str]:
+    """Role name -> GUID of the roles an environment deploy identity may assign."""
+    return {name: guid for name, guid in interfaces.ROLES.items()
+            if name not in NOT_DELEGABLE and guid not in interfaces.PRIVILEGED_ROLES}
+
+
+def rbac_admin_condition(role_guids: list[str] | tuple[str, ...],
+                         principal_types: tuple[str, ...] = DELEGABLE_PRINCIPAL_TYPES) -> str:
+    """ABAC condition (version 2.0) for 'Role Based Access Control Administrator': create and delete
+    only assignments of `role_guids`, only to `principal_types`."""
+    guids = ", ".join(sorted(role_guids))
+    types = ", ".join(f"'{t}'" for t in principal_types)
+
+    def clause(action: str, source: str) -> str:
+        return (
+            f"((!(ActionMatches{{'Microsoft.Authorization/roleAssignments/{action}'}})) OR "
+            f"(@{source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{guids}}} "
+            f"AND @{source}[Microsoft.Authorization/roleAssignments:PrincipalType] "
+            f"ForAnyOfAnyValues:StringEqualsIgnoreCase {{{types}}}))"
+        )
+
+    return f"{clause('write', 'Request')} AND {clause('delete', 'Resource')}"
+
+
+def locks_only_write_condition() -> str:
+    """ABAC condition for 'Storage Blob Data Contributor': reads anywhere, writes only lock files."""
+    not_writes = " AND ".join(f"!(ActionMatches{{'{a}'}})" for a in BLOB_WRITE_ACTIONS)
+    return (f"(({not_writes}) OR "
+            f"(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] "
+            f"StringLike '{LOCKS_PREFIX}*'))")
 
 
 def build(settings: Settings) -> None:
+    assert settings.github is not None
     namer = settings.names()
-    rg = ResourceGroup(
-        "shared",
+    client = authorization.get_client_config_output()
+    subscription_id = client.subscription_id
+    subscription_scope = subscription_id.apply(lambda s: f"/subscriptions/{s}")
+    repo = settings.github.repository
+
+    def tagged(component: str) -> dict[str, str]:
+        return tags.tags("shared", settings.cost_center, component=component)
+
+    platform_rg = ResourceGroup(
+        "platform",
         ResourceGroupArgs(
             name=namer("resource_group", "platform"),
             location=settings.region,
-            tags=tags.tags("shared", settings.cost_center, component="shared-platform"),
+            tags=tagged("shared-platform"),
             tier=3,
-            lock=True,  # holds the state backend and the registry of every environment
+            lock=True,  # holds the registry and email of every environment
         ),
     )
-    pulumi.export("sharedResourceGroup", rg.name)
+    state_rg = ResourceGroup(
+        "state",
+        ResourceGroupArgs(
+            name=namer("resource_group", "state"),
+            location=settings.region,
+            tags=tagged("pulumi-state"),
+            tier=3,
+            lock=True,  # holds every stack's state and the key to its secrets
+        ),
+    )
+
+    # protect: a `pulumi destroy` or an accidental replacement must never take these with it.
+    protected = pulumi.ResourceOptions(protect=True)
+    registry = ContainerRegistry(
+        "registry",
+        ContainerRegistryArgs(
+            name=namer("registry", "platform"),
+            resource_group_name=platform_rg.name,
+            location=settings.region,
+            tags=tagged("registry"),
+            retention_days=settings.registry.retention_days,
+            push_ip_ranges=settings.registry.push_ip_ranges,
+            sku=settings.registry.sku,
+        ),
+        opts=protected,
+    )
+    email = Email(
+        "email",
+        EmailArgs(
+            communication_name=namer("communication", "platform"),
+            email_service_name=namer("email", "platform"),
+            resource_group_name=platform_rg.name,
+            data_location=settings.email.data_location,
+            tags=tagged("email"),
+        ),
+    )
+    state = StateBackend(
+        "state",
+        StateBackendArgs(
+            account_name=namer("storage", "state"),
+            resource_group_name=state_rg.name,
+            location=settings.region,
+            tags=tagged("pulumi-state"),
+        ),
+        opts=protected,
+    )
+    vault_name = secrets_vault_name(settings)
+    secrets = SecretsKey(
+        "secrets",
+        SecretsKeyArgs(
+            vault_name=vault_name,
+            resource_group_name=state_rg.name,
+            location=settings.region,
+            tenant_id=client.tenant_id,
+            tags=tagged("pulumi-secrets"),
+        ),
+        opts=protected,
+    )
+
+    # Custom role for what Contributor can't do (locks, registry private-endpoint approval).
+    extras_role_guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PROJECT}|deploy-extras"))
+    extras_role = authorization.RoleDefinition(
+        "deploy-extras-role",
+        role_definition_id=extras_role_guid,
+        role_name="Mystira infra deployer extras",
+        description="Management locks (read, write; no delete) and registry private-endpoint approval "
+                    "for the CI deploy identities (mystira-infra).",
+        role_type="CustomRole",
+        scope=subscription_scope,
+        assignable_scopes=[subscription_scope],
+        permissions=[{"actions": list(DEPLOY_EXTRA_ACTIONS), "not_actions": [], "data_actions": [],
+                      "not_data_actions": []}],
+    )
+
+    graph = azuread.get_service_principal_output(client_id=MS_GRAPH_APP_ID)
+    owners = [client.object_id]  # the operator who runs the shared stack manages the apps
+    rbac_condition = rbac_admin_condition(tuple(delegable_roles().values()))
+
+    deployers: dict[str, DeployIdentity] = {}
+    for env in settings.github.environments:
+        deployer = DeployIdentity(
+            f"deploy-{env}",
+            DeployIdentityArgs(
+                display_name=f"{PROJECT}-deploy-{env}",
+                description=f"GitHub Actions deploys of the {env} stack ({repo}, environment {env}).",
+                subjects=(environment_subject(repo, env),),
+                subscription_id=subscription_id,
+                owners=owners,
+                grants=(
+                    # Its resource groups don't exist before its first `up`: subscription scope.
+                    Grant("contributor", subscription_scope, "Contributor"),
+                    Grant("rbac-admin", subscription_scope, "Role Based Access Control Administrator",
+                          condition=rbac_condition),
+                    Grant("extras", subscription_scope, "Mystira infra deployer extras",
+                          custom_role_id=extras_role.id),
+                    Grant("acr-push", registry.id, "AcrPush"),  # the environment's build pipeline
+                    Grant("state", state.container_id, "Storage Blob Data Contributor"),
+                    Grant("secrets", secrets.key_id, "Key Vault Crypto User"),
+                ),
+            ),
+        )
+        azuread.AppRoleAssignment(
+            f"deploy-{env}-graph",
+            app_role_id=GRAPH_APPLICATION_READWRITE_OWNEDBY,
+            principal_object_id=deployer.principal_id,
+            resource_object_id=graph.object_id,
+            opts=pulumi.ResourceOptions(parent=deployer),
+        )
+        deployers[env] = deployer
+
+    preview = DeployIdentity(
+        "preview",
+        DeployIdentityArgs(
+            display_name=f"{PROJECT}-preview",
+            description=f"GitHub Actions pull-request previews of every stack ({repo}).",
+            subjects=(pull_request_subject(repo),),
+            subscription_id=subscription_id,
+            owners=owners,
+            grants=(
+                Grant("reader", subscription_scope, "Reader"),
+                # Reads state; writes only the lock a preview takes.
+                Grant("state", state.container_id, "Storage Blob Data Contributor",
+                      condition=locks_only_write_condition()),
+                Grant("secrets", secrets.key_id, "Key Vault Crypto User"),  # decrypts config secrets
+            ),
+        ),
+    )
+
+    exports: dict[str, pulumi.Input] = {
+        "platformResourceGroup": platform_rg.name,
+        "stateResourceGroup": state_rg.name,
+        "registryId": registry.id,
+        "registryName": registry.name,
+        "registryLoginServer": registry.login_server,
+        "communicationServiceId": email.communication_service_id,
+        "emailEndpoint": email.endpoint,
+        "emailSenderDomain": email.sender_domain,
+        "emailSenderAddress": email.sender_address,
+        "stateStorageAccount": state.account_name,
+        "stateBackendUrl": state.account_name.apply(lambda a: f"azblob://state?storage_account={a}"),
+        "secretsProvider": secrets_provider_url(vault_name),
+        "secretsKeyId": secrets.key_id,
+        "tenantId": client.tenant_id,
+        "subscriptionId": subscription_id,
+        "deployClientIds": {env: d.client_id for env, d in deployers.items()},
+        "previewClientId": preview.client_id,
+    }
+    missing = set(shared_outputs.SHARED_OUTPUTS) ^ set(exports)
+    if missing:
+        raise pulumi.RunError(f"shared stack exports and mystira_infra/shared_outputs.py disagree on: {sorted(missing)}")
+    for key, value in exports.items():
+        pulumi.export(key, value)
+
+
+def secrets_vault_name(settings: Settings) -> str:
+    """The Key Vault that holds `pulumi-secrets` (the shared stack's settings name it)."""
+    if not settings.is_shared:
+        raise ValueError("the secrets vault is named from the shared stack's settings")
+    return settings.names()("key_vault", "platform")
