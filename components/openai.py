@@ -152,7 +152,10 @@ class OpenAIAccount(pulumi.ComponentResource):
         self.deployments = deployments
         self.id = account.id
         self.name = account.name
-        self.endpoint = account.properties.apply(lambda p: p.endpoint)
+        # Azure's reported endpoint; until the account exists (a preview) its documented form for a
+        # custom subdomain, so that the Key Vault secret and the export are known ahead of time.
+        subdomain_endpoint = f"https://{args.name}.openai.azure.com/"
+        self.endpoint = account.properties.apply(lambda p: (p.endpoint if p else None) or subdomain_endpoint)
         self.principal_id = account.identity.apply(lambda i: i.principal_id if i else None)
         self.deployment_names = [d.name for d in args.deployments]
         self.register_outputs(
