@@ -1,6 +1,9 @@
 """`mystira-infra`: the dry run and its insights, for a machine with no cloud and no Pulumi CLI.
 
     mystira-infra preview --stack STACK [--cwd DIR] [--policy-pack DIR ...] [--json]
+    mystira-infra graph --stack STACK [--format mermaid|dot]
+    mystira-infra diff --stack A --stack B
+    mystira-infra estimate --stack STACK
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from mystira_infra.dryrun import policy, render
 from mystira_infra.dryrun.project import DryRunError
-from mystira_infra.dryrun.runner import run_stack
+from mystira_infra.dryrun.runner import RunResult, run_stack
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -34,6 +37,46 @@ def _preview(args: argparse.Namespace) -> int:
     return 2 if any(r.mandatory for r in results) else 0
 
 
+def _run_ok(cwd: str, stack: str) -> RunResult:
+    """A dry run in update mode (ids and names known), or DryRunError naming what went wrong."""
+    result = run_stack(cwd, stack, preview=False)
+    if not result.ok:
+        raise DryRunError(f"dry run of {stack} failed: {result.error}")
+    return result
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from mystira_infra.insights import graph
+
+    g = graph.build_graph(_run_ok(args.cwd, args.stack).records)
+    title = f"{args.stack}: resources by resource group and component"
+    print(graph.to_dot(g, title) if args.format == "dot" else graph.to_mermaid(g, title))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from mystira_infra.insights import diff
+
+    if len(args.stack) != 2:
+        raise DryRunError("diff: give exactly two stacks: --stack A --stack B")
+    runs = [_run_ok(args.cwd, s) for s in args.stack]
+    tokens = [diff.env_tokens(s, r.config.values.get(f"{r.project.name}:environment", s),
+                              int(r.config.values.get(f"{r.project.name}:nameGeneration", "1") or 1),
+                              r.project.name)
+              for s, r in zip(args.stack, runs, strict=True)]
+    d = diff.diff_records(runs[0].records, runs[1].records, a_name=args.stack[0], b_name=args.stack[1],
+                          a_tokens=tokens[0], b_tokens=tokens[1])
+    print(diff.render(d))
+    return 0
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from mystira_infra.insights import estimate
+
+    print(estimate.render(estimate.estimate_records(_run_ok(args.cwd, args.stack).records), args.stack))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mystira-infra", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="preview: computed values unknown, as a real preview of a new stack; "
                         "update: mocks fill ids and endpoints, as after `pulumi up`")
     p.set_defaults(func=_preview)
+
+    g = sub.add_parser("graph", help="architecture diagram: resources by resource group and component")
+    g.add_argument("--stack", "-s", required=True)
+    g.add_argument("--cwd", "-C", default=".")
+    g.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    g.set_defaults(func=_graph)
+
+    d = sub.add_parser("diff", help="what differs between two stacks, per logical resource")
+    d.add_argument("--stack", "-s", action="append", required=True, help="give twice: --stack A --stack B")
+    d.add_argument("--cwd", "-C", default=".")
+    d.set_defaults(func=_diff)
+
+    e = sub.add_parser("estimate", help="critical path of a cold `pulumi up` (per-type durations)")
+    e.add_argument("--stack", "-s", required=True)
+    e.add_argument("--cwd", "-C", default=".")
+    e.set_defaults(func=_estimate)
     return parser
 
 

@@ -110,13 +110,15 @@ def run_stack(
     preview: bool = True,
     stack_outputs: dict[str, dict[str, Any]] | None = None,
     overrides: dict[str, Any] | None = None,
+    clear_aliases: bool = True,
     _depth: int = 0,
 ) -> RunResult:
     """Run `stack` of the program in `directory`. Stack references to another stack of the same
     project are answered from that stack's own dry run (run first, once), so the two can't drift.
 
     `overrides` (tests) replaces config keys after the stack file is read: `{"region": "x"}` for
-    the project's namespace, a full `ns:key` otherwise; the value None removes the key."""
+    the project's namespace, a full `ns:key` otherwise; the value None removes the key.
+    `clear_aliases=False` keeps azure-native's type aliases (slower; the benchmark compares both)."""
     project = load_project(directory)
     config = load_stack_config(project, stack)
     for key, value in (overrides or {}).items():
@@ -127,16 +129,17 @@ def run_stack(
             config.values[full] = to_cli_string(value)
     known = dict(stack_outputs or {})
 
-    result = _run_once(project, config, stack, preview, known)
+    result = _run_once(project, config, stack, preview, known, clear_aliases)
     if result.missing_refs and _depth < 2:
         for ref in result.missing_refs:
             ref_stack = ref.split("/")[-1]
             if (project.directory / f"Pulumi.{ref_stack}.yaml").exists() and ref_stack != stack:
-                sub = run_stack(project.directory, ref_stack, preview=False, stack_outputs=known, _depth=_depth + 1)
+                sub = run_stack(project.directory, ref_stack, preview=False, stack_outputs=known,
+                                clear_aliases=clear_aliases, _depth=_depth + 1)
                 if not sub.ok:
                     raise DryRunError(f"stack reference {ref}: its dry run failed: {sub.error}")
                 known[ref] = sub.outputs
-        result = _run_once(project, config, stack, preview, known)
+        result = _run_once(project, config, stack, preview, known, clear_aliases)
     for ref in result.missing_refs:
         result.diagnostics.append(Diagnostic("warning", f"stack reference {ref}: no such stack here; outputs empty"))
     return result
@@ -147,7 +150,7 @@ class _Result(RunResult):
 
 
 def _run_once(project: Project, config: StackConfig, stack: str, preview: bool,
-              known: dict[str, dict[str, Any]]) -> _Result:
+              known: dict[str, dict[str, Any]], clear_aliases: bool = True) -> _Result:
     started = time.perf_counter()
     result = _Result(project=project, stack=stack, config=config, preview=preview)
     logger = logging.getLogger(f"mystira-infra.dryrun.{id(result)}")
@@ -162,13 +165,17 @@ def _run_once(project: Project, config: StackConfig, stack: str, preview: bool,
     saved_path, saved_cwd = list(sys.path), os.getcwd()
     saved_modules = set(sys.modules)
     loop = asyncio.new_event_loop()
+    # The program's error is result.error; the SDK's orphaned futures would repeat it on stderr
+    # with a traceback ("Future exception was never retrieved") when garbage-collected.
+    loop.set_exception_handler(lambda _loop, _context: None)
     asyncio.set_event_loop(loop)
     try:
         pulumi.runtime.reset_options(project=project.name, stack=stack, preview=preview)
         pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, logger=logger,
                                  monitor=monitor)
         pulumi.runtime.set_all_config(config.values, secret_keys=config.secret_keys)
-        pulumi.runtime.register_stack_transformation(_clear_aliases)
+        if clear_aliases:
+            pulumi.runtime.register_stack_transformation(_clear_aliases)
         runtime_settings.SETTINGS.rpc_manager.clear()
         runtime_settings.SETTINGS.outputs.clear()
         sys.path.insert(0, str(project.directory))
@@ -192,6 +199,7 @@ def _run_once(project: Project, config: StackConfig, stack: str, preview: bool,
             if file.startswith(str(project.directory)) and "site-packages" not in file:
                 del sys.modules[name]
         pulumi.runtime.reset_options()
+        _cancel_pending(loop)
         loop.close()
         asyncio.set_event_loop(None)
 
@@ -201,6 +209,16 @@ def _run_once(project: Project, config: StackConfig, stack: str, preview: bool,
     if any(d.severity == "error" for d in result.diagnostics) and result.error is None:
         result.error = next(d.message for d in result.diagnostics if d.severity == "error")
     return result
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    # After a program error the SDK leaves registrations pending; closing the loop with them would
+    # print thousands of "Task was destroyed but it is pending!" lines over the one-line error.
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 async def _resolve_outputs() -> dict[str, Any]:
