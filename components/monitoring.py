@@ -364,20 +364,23 @@ class Monitoring(pulumi.ComponentResource):
                     scopes=[resource_id],
                     evaluation_frequency=EVALUATION_FREQUENCY,
                     window_size=iso_minutes(rule.window_minutes),
-                    criteria={
-                        "odata_type": "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
-                        "all_of": [
-                            {
-                                "criterion_type": "StaticThresholdCriterion",
-                                "name": spec.role,
-                                "metric_name": spec.metric,
-                                "metric_namespace": spec.namespace,
-                                "time_aggregation": spec.aggregation,
-                                "operator": spec.operator,
-                                "threshold": rule.threshold,
-                            }
+                    # Typed Args, not a dict: `criteria` is a union of criteria types, and the SDK
+                    # only turns a dict's keys into wire names when it knows the type (a dict here
+                    # would reach Azure as `all_of`/`odata_type` and be rejected).
+                    criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+                        odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                        all_of=[
+                            monitor.MetricCriteriaArgs(
+                                criterion_type="StaticThresholdCriterion",
+                                name=spec.role,
+                                metric_name=spec.metric,
+                                metric_namespace=spec.namespace,
+                                time_aggregation=spec.aggregation,
+                                operator=spec.operator,
+                                threshold=rule.threshold,
+                            )
                         ],
-                    },
+                    ),
                     actions=[{"action_group_id": g} for g in self.action_group_ids],
                     auto_mitigate=True,
                     tags=dict(args.tags),
