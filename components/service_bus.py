@@ -54,10 +54,10 @@ class ServiceBus(pulumi.ComponentResource):
     fqdn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ServiceBusArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mystira:messaging:ServiceBus", name, None, opts)
         premium = args.sku == "Premium"
         if premium and args.private_endpoint is None:
             raise ValueError(f"{name}: a Premium namespace needs a private endpoint target (public access is off)")
+        super().__init__("mystira:messaging:ServiceBus", name, None, opts)
         private = premium and args.private_endpoint is not None
 
         ns = servicebus.Namespace(

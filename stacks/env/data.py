@@ -19,6 +19,7 @@ from components.postgres import DatabasePrincipal, EntraAdmin, PostgresServer, P
 from components.redis import ManagedRedis, RedisArgs
 from components.service_bus import QueueSpec, ServiceBus, ServiceBusArgs
 from mystira_infra.services import DATABASES, SERVICES
+from mystira_infra.settings import SettingsError
 from stacks.platform import Platform
 
 # The platform's queues (DESIGN.md section 4): publisher events are retried 3 times within a day,
@@ -68,9 +69,8 @@ def build(p: Platform) -> None:
             maintenance_day=pg_settings.maintenance_window.day,
             maintenance_start_hour=pg_settings.maintenance_window.start_hour,
             delegated_subnet_id=p.network.subnet_ids["postgres"],
+            # The zone id is the input Azure checks; the zone's VNet link is created alongside it.
             private_dns_zone_id=p.network.dns_zone_ids["postgres"],
-            # Waiting on the network component waits on all its children, the zone's VNet link too.
-            network_ready=(p.network,),
             databases=DATABASES,
             admins=(
                 EntraAdmin(p.deployer_object_id, DEPLOYER_PG_ROLE, "servicePrincipal"),
@@ -166,6 +166,8 @@ def build(p: Platform) -> None:
         if svc.uses_service_bus:
             p.add_secret(svc.key, "servicebus-namespace", service_bus.fqdn)
         if svc.uses_chain_rpc:
+            if not s.chain_rpc_endpoint:
+                raise SettingsError(s.file, "chainRpcEndpoint", f"required: service '{svc.key}' uses the chain RPC endpoint")
             p.add_secret(svc.key, "chain-rpc-endpoint", s.chain_rpc_endpoint)
 
     pulumi.export("postgresFqdn", postgres.fqdn)
