@@ -41,6 +41,66 @@ def check_subject(subject: str) -> str:
     return subject
 
 
+# Roles the deploy identities may hand out: every role the program assigns (interfaces.ROLES),
+# except the privileged ones, delegation itself, and AcrPush (only the build pipeline pushes).
+NOT_DELEGABLE = frozenset({"Owner", "Contributor", "User Access Administrator",
+                           "Role Based Access Control Administrator", "AcrPush"})
+DELEGABLE_PRINCIPAL_TYPES = ("ServicePrincipal", "Group")
+
+# Microsoft Graph and its application permission Application.ReadWrite.OwnedBy (same in every
+# tenant): lets an environment's identity create the Entra apps of that environment and manage
+# only the apps it owns.
+MS_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_APPLICATION_READWRITE_OWNEDBY = "18a4783c-866b-4cc7-a460-3d5e5662c884"
+
+# What Contributor can't do but an environment's `pulumi up` needs.
+DEPLOY_EXTRA_ACTIONS = (
+    "Microsoft.Authorization/locks/read",
+    "Microsoft.Authorization/locks/write",  # prod locks; deleting a lock stays a human decision
+    # Auto-approve the environment's private endpoint to the shared registry.
+    "Microsoft.ContainerRegistry/registries/privateEndpointConnectionsApproval/action",
+)
+
+BLOB_WRITE_ACTIONS = (
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+)
+LOCKS_PREFIX = ".pulumi/locks/"
+
+
+def delegable_roles() -> dict[str, str]:
+    """Role name -> GUID of the roles an environment deploy identity may assign."""
+    return {name: guid for name, guid in interfaces.ROLES.items()
+            if name not in NOT_DELEGABLE and guid not in interfaces.PRIVILEGED_ROLES}
+
+
+def rbac_admin_condition(role_guids: list[str] | tuple[str, ...],
+                         principal_types: tuple[str, ...] = DELEGABLE_PRINCIPAL_TYPES) -> str:
+    """ABAC condition (version 2.0) for 'Role Based Access Control Administrator': create and delete
+    only assignments of `role_guids`, only to `principal_types`."""
+    guids = ", ".join(sorted(role_guids))
+    types = ", ".join(f"'{t}'" for t in principal_types)
+
+    def clause(action: str, source: str) -> str:
+        return (
+            f"((!(ActionMatches{{'Microsoft.Authorization/roleAssignments/{action}'}})) OR "
+            f"(@{source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{guids}}} "
+            f"AND @{source}[Microsoft.Authorization/roleAssignments:PrincipalType] "
+            f"ForAnyOfAnyValues:StringEqualsIgnoreCase {{{types}}}))"
+        )
+
+    return f"{clause('write', 'Request')} AND {clause('delete', 'Resource')}"
+
+
+def locks_only_write_condition() -> str:
+    """ABAC condition for 'Storage Blob Data Contributor': reads anywhere, writes only lock files."""
+    not_writes = " AND ".join(f"!(ActionMatches{{'{a}'}})" for a in BLOB_WRITE_ACTIONS)
+    return (f"(({not_writes}) OR "
+            f"(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] "
+            f"StringLike '{LOCKS_PREFIX}*'))")
+
+
 @dataclass(frozen=True)
 class Grant:
     """One role assignment of the identity."""
