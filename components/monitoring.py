@@ -220,6 +220,7 @@ class MonitoringArgs:
     webhook_url: pulumi.Input[str] | None = None  # a secret: an extra webhook receiver
     extra_action_group_ids: tuple[str, ...] = ()  # groups every alert notifies besides our own
     nsg_ids: Mapping[str, pulumi.Input[str]] | None = None  # role -> NSG id: diagnostic settings
+    vnet_id: pulumi.Input[str] | None = None  # the core VNet: diagnostic setting
     activity_log: bool = True  # the subscription activity log to this workspace
 
 
@@ -314,6 +315,10 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # Who queried what (LAQueryLogs) and the workspace's own health, kept beside the data.
+        interfaces.diagnostics(f"{name}-log", resource_id=workspace.id, workspace_id=workspace.id, parent=self)
+        if args.vnet_id is not None:
+            interfaces.diagnostics(f"{name}-vnet", resource_id=args.vnet_id, workspace_id=workspace.id, parent=self)
         for role, nsg_id in (args.nsg_ids or {}).items():
             # NSGs have logs (events, rule counters) but no platform metrics.
             interfaces.diagnostics(

@@ -41,6 +41,7 @@ def build(p: Platform) -> None:
             extra_action_group_ids=mon.extra_action_group_ids,
             alerts=mon.alerts,
             nsg_ids=p.network.nsg_ids,
+            vnet_id=p.network.vnet_id,
             tags=p.component_tags("monitoring"),
         ),
         opts=pulumi.ResourceOptions(parent=p.core_rg),
