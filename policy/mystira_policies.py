@@ -888,13 +888,17 @@ def _no_privileged(args, report):
                "compromised pod could take over the scope.", ra.urn)
 
 
-@resource_policy("identity-role-assignment-principal-type", "Role assignments must set principalType.", HIGH,
-                 "Pass principal_type='ServicePrincipal' (managed identities), 'Group' or 'User'.",
+@resource_policy("identity-role-assignment-principal-type", "Role assignments must set principalType to "
+                 "ServicePrincipal or Group (azure-native sends 'User' when it is left out, so 'User' is refused: "
+                 "people get access through groups, not through the program).", HIGH,
+                 "Pass principal_type='ServicePrincipal' (managed identities, apps) or 'Group'.",
                  "RoleAssignment.principalType", [ROLE_ASSIGNMENT])
 def _principal_type(args, report):
-    if get(args.props, "principalType") not in ("ServicePrincipal", "Group", "User", "ForeignGroup", "Device"):
-        report("principalType is not set: the SDK sends 'User' and Azure rejects a managed identity "
-               "(UnmatchedPrincipalType), or a new identity hits PrincipalNotFound.")
+    value = get(args.props, "principalType")
+    if value not in ("ServicePrincipal", "Group", "ForeignGroup"):
+        report(f"principalType is {value!r}: left out, the SDK sends 'User' and Azure rejects a managed identity "
+               "(UnmatchedPrincipalType), and a new identity hits PrincipalNotFound; grant people access through "
+               "a Group.")
 
 
 @resource_policy("identity-federated-subject-no-wildcards", "Federated identity credential subjects must not contain "
