@@ -228,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-pack", action="append", default=[], help="with --stack (repeatable)")
     parser.add_argument("--policy-pack-config", action="append", default=[], help="with --stack (repeatable)")
     parser.add_argument("--allow-destructive", action="store_true",
-                        help="approver's override: let deletes/replaces of protected or stateful resources through")
+                        help="approver's override: let deletes/replaces of protected or stateful "
+                             "resources through")
     parser.add_argument("--reason", default=os.environ.get("GATE_OVERRIDE_REASON", ""),
                         help="why the override is needed (required with --allow-destructive; logged)")
     args = parser.parse_args(argv)
