@@ -20,12 +20,28 @@ INSECURE = ROOT / "tests" / "fixtures" / "insecure"
 
 # What the insecure fixture breaks, by policy id (each must be named in the output).
 INSECURE_EXPECTED = {
-    "network-no-internet-inbound", "network-subnet-nsg", "keyvault-rbac-authorization",
-    "keyvault-network-restricted", "storage-no-public-blob", "storage-shared-key-disabled", "storage-tls12",
-    "redis-managed-only", "identity-no-privileged-workload-roles", "identity-role-assignment-principal-type",
-    "k8s-run-as-non-root", "k8s-read-only-root-fs", "k8s-no-privilege-escalation", "k8s-resources-set",
-    "k8s-probes-set", "k8s-min-replicas", "k8s-no-latest-tag", "k8s-loadbalancer-reason", "k8s-deployment-pdb",
-    "platform-required-tags", "platform-naming-convention", "stack-diagnostic-settings",
+    "network-no-internet-inbound",
+    "network-subnet-nsg",
+    "keyvault-rbac-authorization",
+    "keyvault-network-restricted",
+    "storage-no-public-blob",
+    "storage-shared-key-disabled",
+    "storage-tls12",
+    "redis-managed-only",
+    "identity-no-privileged-workload-roles",
+    "identity-role-assignment-principal-type",
+    "k8s-run-as-non-root",
+    "k8s-read-only-root-fs",
+    "k8s-no-privilege-escalation",
+    "k8s-resources-set",
+    "k8s-probes-set",
+    "k8s-min-replicas",
+    "k8s-no-latest-tag",
+    "k8s-loadbalancer-reason",
+    "k8s-deployment-pdb",
+    "platform-required-tags",
+    "platform-naming-convention",
+    "stack-diagnostic-settings",
 }
 
 _runs: dict[str, RunResult] = {}
@@ -50,7 +66,9 @@ def test_insecure_program_fails_the_dry_run_and_names_each_violation(capsys):
 
 
 def test_json_diagnostics_carry_level_pack_policy_and_urn(capsys):
-    code = cli.main(["preview", "--stack", "test", "--cwd", str(INSECURE), "--policy-pack", str(PACK), "--json"])
+    code = cli.main(
+        ["preview", "--stack", "test", "--cwd", str(INSECURE), "--policy-pack", str(PACK), "--json"]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 2
     diags = [d for d in doc["diagnostics"] if d.get("policyName") == "redis-managed-only"]
@@ -64,18 +82,31 @@ def test_json_diagnostics_carry_level_pack_policy_and_urn(capsys):
 def test_config_file_sets_enforcement_like_the_cli(tmp_path, capsys):
     advisory = tmp_path / "advisory.json"
     advisory.write_text(json.dumps({"all": "advisory"}))
-    code = cli.main(["preview", "--stack", "test", "--cwd", str(INSECURE), "--policy-pack", str(PACK),
-                     "--policy-pack-config", str(advisory)])
+    code = cli.main(
+        [
+            "preview",
+            "--stack",
+            "test",
+            "--cwd",
+            str(INSECURE),
+            "--policy-pack",
+            str(PACK),
+            "--policy-pack-config",
+            str(advisory),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0  # advisory violations are reported, but don't fail the command
     assert "- [advisory]  redis-managed-only" in out and "[mandatory]" not in out
 
-    results = policy.run_packs(insecure_run(), [PACK], [_write(tmp_path, {"all": "advisory",
-                                                                          "redis-managed-only": "mandatory"})])
+    results = policy.run_packs(
+        insecure_run(), [PACK], [_write(tmp_path, {"all": "advisory", "redis-managed-only": "mandatory"})]
+    )
     mandatory = {r.policy for r in results if r.mandatory}
     assert mandatory == {"redis-managed-only"}
-    disabled = policy.run_packs(insecure_run(), [PACK], [_write(tmp_path, {"redis-managed-only": {
-        "enforcementLevel": "disabled"}})])
+    disabled = policy.run_packs(
+        insecure_run(), [PACK], [_write(tmp_path, {"redis-managed-only": {"enforcementLevel": "disabled"}})]
+    )
     assert "redis-managed-only" not in {r.policy for r in disabled}
 
 
@@ -99,7 +130,7 @@ def test_a_stack_config_beside_the_pack_is_used_and_announced(capsys):
     assert code in (0, 2)
 
 
-OTHER_PACK = '''
+OTHER_PACK = """
 import pulumi
 from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
 
@@ -116,11 +147,12 @@ PolicyPack(
     enforcement_level=EnforcementLevel.ADVISORY,
     initial_config={"stack-name": {"enforcementLevel": "mandatory", "limit": 3}},
     policies=[
-        ResourceValidationPolicy(name="scope-is-subscription", description="d1", validate=scope_is_subscription),
+        ResourceValidationPolicy(name="scope-is-subscription", description="d1",
+                                 validate=scope_is_subscription),
         StackValidationPolicy(name="stack-name", description="d2", validate=stack_name),
     ],
 )
-'''
+"""
 
 
 def _other_pack(tmp_path: Path) -> Path:
@@ -137,8 +169,10 @@ def test_any_python_pack_runs_and_unknowns_are_advisory_notes(tmp_path):
     # rg.id is unknown in a preview: the policy can't run on the role assignments, as in the CLI.
     assert {r.urn.split("::")[-1] for r in notes} == {"workload-owner", "untyped"}
     assert all(r.enforcement == "advisory" and not r.mandatory for r in notes)
-    assert notes[0].message.startswith("can't run policy 'scope-is-subscription' from policy pack "
-                                       "'someone-elses-pack@v2.3.4' during preview: string value at .scope")
+    assert notes[0].message.startswith(
+        "can't run policy 'scope-is-subscription' from policy pack "
+        "'someone-elses-pack@v2.3.4' during preview: string value at .scope"
+    )
     stack = [r for r in results if r.policy == "stack-name"]
     assert [(r.enforcement, r.message) for r in stack] == [("mandatory", "stack is test, limit 3")]
 

@@ -96,9 +96,14 @@ class _CapturedPack:
     captured: list[dict[str, Any]] = []
 
     def __init__(self, name, policies, enforcement_level=None, initial_config=None, **_kwargs) -> None:
-        _CapturedPack.captured.append({"name": name, "policies": list(policies),
-                                       "enforcement_level": enforcement_level,
-                                       "initial_config": dict(initial_config or {})})
+        _CapturedPack.captured.append(
+            {
+                "name": name,
+                "policies": list(policies),
+                "enforcement_level": enforcement_level,
+                "initial_config": dict(initial_config or {}),
+            }
+        )
 
 
 def _level(value: Any, where: str) -> str:
@@ -118,7 +123,9 @@ def load_pack(directory: Path) -> LoadedPack:
     runtime = meta.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
-        raise DryRunError(f"--policy-pack {directory}: runtime {runtime_name!r}; the dry run runs Python packs only")
+        raise DryRunError(
+            f"--policy-pack {directory}: runtime {runtime_name!r}; the dry run runs Python packs only"
+        )
     main = directory / str(meta.get("main") or "")
     if main.is_dir() or not str(meta.get("main") or ""):
         main = main / "__main__.py"
@@ -144,12 +151,22 @@ def load_pack(directory: Path) -> LoadedPack:
             if file.startswith(str(directory)):
                 del sys.modules[name]
     if len(_CapturedPack.captured) != 1:
-        raise DryRunError(f"--policy-pack {directory}: expected its program to build one PolicyPack, "
-                          f"it built {len(_CapturedPack.captured)}")
+        raise DryRunError(
+            f"--policy-pack {directory}: expected its program to build one PolicyPack, "
+            f"it built {len(_CapturedPack.captured)}"
+        )
     got = _CapturedPack.captured[0]
-    level = _level(got["enforcement_level"], f"pack {got['name']}") if got["enforcement_level"] else "advisory"
-    return LoadedPack(name=got["name"], version=str(meta.get("version") or "0.0.1"), directory=directory,
-                      policies=got["policies"], enforcement_level=level, initial_config=got["initial_config"])
+    level = (
+        _level(got["enforcement_level"], f"pack {got['name']}") if got["enforcement_level"] else "advisory"
+    )
+    return LoadedPack(
+        name=got["name"],
+        version=str(meta.get("version") or "0.0.1"),
+        directory=directory,
+        policies=got["policies"],
+        enforcement_level=level,
+        initial_config=got["initial_config"],
+    )
 
 
 def _normalize(config: dict[str, Any], where: str) -> dict[str, tuple[str | None, dict[str, Any]]]:
@@ -182,8 +199,9 @@ class _Effective:
     config: dict[str, Any]
 
 
-def effective_config(pack: LoadedPack, file_config: dict[str, Any] | None, where: str = "config"
-                     ) -> dict[str, _Effective]:
+def effective_config(
+    pack: LoadedPack, file_config: dict[str, Any] | None, where: str = "config"
+) -> dict[str, _Effective]:
     """Per policy: enforcement level and config properties, resolved as the CLI does
     (file > pack initial config; a policy's own entry > "all"; then the policy's and the pack's
     defaults), with schema defaults filled in."""
@@ -204,7 +222,7 @@ def effective_config(pack: LoadedPack, file_config: dict[str, Any] | None, where
             level = _level(p.enforcement_level, p.name) if p.enforcement_level else pack.enforcement_level
         props: dict[str, Any] = {}
         schema = getattr(p, "config_schema", None)
-        for key, spec in ((schema.properties or {}).items() if schema else []):
+        for key, spec in (schema.properties or {}).items() if schema else []:
             if isinstance(spec, dict) and "default" in spec:
                 props[key] = spec["default"]
         for source in (initial.get(p.name), given.get(p.name)):
@@ -215,6 +233,7 @@ def effective_config(pack: LoadedPack, file_config: dict[str, Any] | None, where
 
 
 # ------------------------------------------------------------------------ analyzer-shaped arguments
+
 
 def analyzer_props(inputs: dict[str, Any]) -> Any:
     """What a policy's `args.props` is under the CLI: secrets unwrapped, unknowns as sentinels,
@@ -239,23 +258,32 @@ def policy_options(rec: Record) -> PolicyResourceOptions:
         ignore_changes=list(rec.ignore_changes),
         delete_before_replace=rec.delete_before_replace or None,
         aliases=[],  # the dry run clears aliases (they only match earlier state)
-        custom_timeouts=PolicyCustomTimeouts(_seconds(t.get("create")), _seconds(t.get("update")),
-                                             _seconds(t.get("delete"))),
+        custom_timeouts=PolicyCustomTimeouts(
+            _seconds(t.get("create")), _seconds(t.get("update")), _seconds(t.get("delete"))
+        ),
         additional_secret_outputs=list(rec.additional_secret_outputs),
         parent=rec.parent or None,
     )
 
 
-def resource_args(resource_type: str, inputs: dict[str, Any], *, urn: str = "", name: str = "",
-                  opts: PolicyResourceOptions | None = None, provider: PolicyProviderResource | None = None,
-                  config: dict[str, Any] | None = None) -> ResourceValidationArgs:
+def resource_args(
+    resource_type: str,
+    inputs: dict[str, Any],
+    *,
+    urn: str = "",
+    name: str = "",
+    opts: PolicyResourceOptions | None = None,
+    provider: PolicyProviderResource | None = None,
+    config: dict[str, Any] | None = None,
+) -> ResourceValidationArgs:
     """The ResourceValidationArgs the analyzer builds for one resource (tests use it directly)."""
     name = name or "res"
     urn = urn or f"urn:pulumi:stack::project::{resource_type}::{name}"
     if opts is None:
         opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
-    return ResourceValidationArgs(resource_type, analyzer_props(inputs), urn, name, opts, provider,
-                                  dict(config) if config else None, {})
+    return ResourceValidationArgs(
+        resource_type, analyzer_props(inputs), urn, name, opts, provider, dict(config) if config else None, {}
+    )
 
 
 def _provider_for(rec: Record, by_urn: dict[str, Record]) -> PolicyProviderResource | None:
@@ -275,31 +303,59 @@ def stack_resources(records: list[Record]) -> list[PolicyResource]:
     out: dict[str, PolicyResource] = {}
     for r in records:
         props = r.outputs if r.outputs else r.inputs
-        out[r.urn] = PolicyResource(r.type, analyzer_props(props), r.urn, r.name, policy_options(r),
-                                    _provider_for(r, by_urn), None, [], {})
+        out[r.urn] = PolicyResource(
+            r.type,
+            analyzer_props(props),
+            r.urn,
+            r.name,
+            policy_options(r),
+            _provider_for(r, by_urn),
+            None,
+            [],
+            {},
+        )
     for r in records:
         res = out[r.urn]
         res.parent = out.get(r.parent)
         res.dependencies = [out[d] for d in r.dependencies if d in out]
-        res.property_dependencies = {k: [out[d] for d in v if d in out] for k, v in r.property_dependencies.items()}
+        res.property_dependencies = {
+            k: [out[d] for d in v if d in out] for k, v in r.property_dependencies.items()
+        }
     return list(out.values())
 
 
 # ------------------------------------------------------------------------------------------ run
 
+
 class _Reporter:
     def __init__(self, pack: LoadedPack, policy: Any, level: str, default_urn: str, sink: list[PolicyResult]):
-        self.pack, self.policy, self.level, self.default_urn, self.sink = pack, policy, level, default_urn, sink
+        self.pack, self.policy, self.level, self.default_urn, self.sink = (
+            pack,
+            policy,
+            level,
+            default_urn,
+            sink,
+        )
 
     def __call__(self, message: str, urn: str | None = None) -> None:
         severity = getattr(self.policy, "severity", None)
-        self.sink.append(PolicyResult(
-            pack=self.pack.name, version=self.pack.version, policy=self.policy.name, enforcement=self.level,
-            message=message or "", urn=urn or self.default_urn, description=self.policy.description,
-            severity=severity.value if severity is not None else ""))
+        self.sink.append(
+            PolicyResult(
+                pack=self.pack.name,
+                version=self.pack.version,
+                policy=self.policy.name,
+                enforcement=self.level,
+                message=message or "",
+                urn=urn or self.default_urn,
+                description=self.policy.description,
+                severity=severity.value if severity is not None else "",
+            )
+        )
 
 
-def _call(policy: Any, args: Any, report: _Reporter, pack: LoadedPack, urn: str, sink: list[PolicyResult]) -> None:
+def _call(
+    policy: Any, args: Any, report: _Reporter, pack: LoadedPack, urn: str, sink: list[PolicyResult]
+) -> None:
     try:
         result = policy.validate(args, report)
         if inspect.isawaitable(result):
@@ -309,30 +365,51 @@ def _call(policy: Any, args: Any, report: _Reporter, pack: LoadedPack, urn: str,
             finally:
                 loop.close()
     except UnknownValueError as e:
-        sink.append(PolicyResult(
-            pack=pack.name, version=pack.version, policy=policy.name, enforcement="advisory", urn=urn, kind="note",
-            description=policy.description,
-            message=(f"can't run policy '{policy.name}' from policy pack '{pack.name}@v{pack.version}' "
-                     f"during preview: {e.message}")))
+        sink.append(
+            PolicyResult(
+                pack=pack.name,
+                version=pack.version,
+                policy=policy.name,
+                enforcement="advisory",
+                urn=urn,
+                kind="note",
+                description=policy.description,
+                message=(
+                    f"can't run policy '{policy.name}' from policy pack '{pack.name}@v{pack.version}' "
+                    f"during preview: {e.message}"
+                ),
+            )
+        )
     except policy_module._NotApplicableError:
         pass
     except Exception as e:  # the CLI fails the preview when a policy crashes; so do we
-        raise DryRunError(f"policy {policy.name} (pack {pack.name}) failed on {urn or 'the stack'}: "
-                          f"{type(e).__name__}: {e}") from e
+        raise DryRunError(
+            f"policy {policy.name} (pack {pack.name}) failed on {urn or 'the stack'}: {type(e).__name__}: {e}"
+        ) from e
 
 
-def run_pack(result: RunResult, pack: LoadedPack, file_config: dict[str, Any] | None,
-             where: str = "config") -> list[PolicyResult]:
+def run_pack(
+    result: RunResult, pack: LoadedPack, file_config: dict[str, Any] | None, where: str = "config"
+) -> list[PolicyResult]:
     effective = effective_config(pack, file_config, where)
     sink: list[PolicyResult] = []
     by_urn = {r.urn: r for r in result.records}
     saved = runtime_settings.SETTINGS
     # As the analyzer does from PULUMI_PROJECT/PULUMI_STACK/PULUMI_DRY_RUN: get_stack() works in policies.
-    pulumi.runtime.configure(pulumi.runtime.Settings(project=result.project.name, stack=result.stack,
-                                                     dry_run=result.preview, organization="organization"))
+    pulumi.runtime.configure(
+        pulumi.runtime.Settings(
+            project=result.project.name,
+            stack=result.stack,
+            dry_run=result.preview,
+            organization="organization",
+        )
+    )
     try:
-        resource_policies = [p for p in pack.policies if isinstance(p, ResourceValidationPolicy)
-                             and effective[p.name].level != "disabled"]
+        resource_policies = [
+            p
+            for p in pack.policies
+            if isinstance(p, ResourceValidationPolicy) and effective[p.name].level != "disabled"
+        ]
         for rec in result.records:
             if not rec.custom or rec.type.startswith("pulumi:providers:") and rec.name.startswith("default"):
                 continue
@@ -340,18 +417,29 @@ def run_pack(result: RunResult, pack: LoadedPack, file_config: dict[str, Any] | 
             for p in resource_policies:
                 eff = effective[p.name]
                 level = "mandatory" if eff.level == "remediate" else eff.level
-                args = ResourceValidationArgs(rec.type, analyzer_props(rec.inputs), rec.urn, rec.name,
-                                              policy_options(rec), provider, dict(eff.config) or None, {})
+                args = ResourceValidationArgs(
+                    rec.type,
+                    analyzer_props(rec.inputs),
+                    rec.urn,
+                    rec.name,
+                    policy_options(rec),
+                    provider,
+                    dict(eff.config) or None,
+                    {},
+                )
                 _call(p, args, _Reporter(pack, p, level, rec.urn, sink), pack, rec.urn, sink)
-        stack_policies = [p for p in pack.policies if isinstance(p, StackValidationPolicy)
-                          and effective[p.name].level != "disabled"]
+        stack_policies = [
+            p
+            for p in pack.policies
+            if isinstance(p, StackValidationPolicy) and effective[p.name].level != "disabled"
+        ]
         if stack_policies:
             resources = stack_resources(result.records)
-            for p in stack_policies:
-                eff = effective[p.name]
+            for sp in stack_policies:
+                eff = effective[sp.name]
                 level = "mandatory" if eff.level == "remediate" else eff.level
-                args = StackValidationArgs(resources, dict(eff.config) or None, {})
-                _call(p, args, _Reporter(pack, p, level, "", sink), pack, "", sink)
+                stack_args = StackValidationArgs(resources, dict(eff.config) or None, {})
+                _call(sp, stack_args, _Reporter(pack, sp, level, "", sink), pack, "", sink)
     finally:
         pulumi.runtime.configure(saved)
     return sink
@@ -404,10 +492,16 @@ def format_text(results: list[PolicyResult]) -> str:
         lines.append(f"    {mark} {name}@v{version}{where}")
         if source:
             lines.append(f"        config: {source}")
-        counts = {lvl: sum(1 for r in violations if r.enforcement == lvl) for lvl in ("mandatory", "advisory")}
-        lines.append(f"        {counts['mandatory']} mandatory, {counts['advisory']} advisory violation(s), "
-                     f"{sum(1 for r in mine if r.kind == 'note')} note(s)")
-        for r in sorted(mine, key=lambda r: (r.kind != "violation", r.enforcement != "mandatory", r.policy, r.urn)):
+        counts = {
+            lvl: sum(1 for r in violations if r.enforcement == lvl) for lvl in ("mandatory", "advisory")
+        }
+        lines.append(
+            f"        {counts['mandatory']} mandatory, {counts['advisory']} advisory violation(s), "
+            f"{sum(1 for r in mine if r.kind == 'note')} note(s)"
+        )
+        for r in sorted(
+            mine, key=lambda r: (r.kind != "violation", r.enforcement != "mandatory", r.policy, r.urn)
+        ):
             label = "[note]" if r.kind == "note" else f"[{r.enforcement}]"
             lines.append(f"        - {label}  {r.policy}  ({_location(r.urn)})")
             if r.kind == "violation" and r.description:
@@ -423,13 +517,15 @@ def as_diagnostics(results: list[PolicyResult]) -> list[dict]:
     out = []
     for r in results:
         severity = "error" if r.mandatory else "warning"
-        out.append({
-            "urn": r.urn or None,
-            "message": f"[{r.enforcement}] {r.pack} v{r.version}: {r.policy}: {r.message}",
-            "severity": severity,
-            "policyName": r.policy,
-            "policyPackName": r.pack,
-            "policyPackVersion": r.version,
-            "enforcementLevel": r.enforcement,
-        })
+        out.append(
+            {
+                "urn": r.urn or None,
+                "message": f"[{r.enforcement}] {r.pack} v{r.version}: {r.policy}: {r.message}",
+                "severity": severity,
+                "policyName": r.policy,
+                "policyPackName": r.pack,
+                "policyPackVersion": r.version,
+                "enforcementLevel": r.enforcement,
+            }
+        )
     return out
