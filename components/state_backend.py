@@ -37,6 +37,7 @@ class StateBackendArgs:
     tags: Mapping[str, str]
     soft_delete_days: int = 30  # blob and container soft delete
     lock: bool = True
+    workspace_id: pulumi.Input[str] | None = None  # audit of every state read and write
 
 
 class StateBackend(pulumi.ComponentResource):
@@ -95,6 +96,11 @@ class StateBackend(pulumi.ComponentResource):
             public_access="None",  # private container
             opts=pulumi.ResourceOptions(parent=account, depends_on=[blob_service]),
         )
+        if args.workspace_id is not None:
+            # Blob reads, writes and deletes (who touched which stack's state); blob services have
+            # their own metric categories, so no AllMetrics here.
+            interfaces.diagnostics(f"{name}-blob", resource_id=blob_service.id, workspace_id=args.workspace_id,
+                                   parent=blob_service, metrics=False)
         if args.lock:
             interfaces.lock(f"{name}-st", scope=account.id, parent=account,
                             reason="Holds the Pulumi state of every stack: remove the lock deliberately before deleting.")
@@ -122,6 +128,7 @@ class SecretsKeyArgs:
     key_size: int = 3072
     soft_delete_retention_days: int = 90
     lock: bool = True
+    workspace_id: pulumi.Input[str] | None = None  # AuditEvent: every use of the key
 
 
 class SecretsKey(pulumi.ComponentResource):
@@ -171,6 +178,8 @@ class SecretsKey(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=vault),
         )
+        if args.workspace_id is not None:
+            interfaces.diagnostics(f"{name}-kv", resource_id=vault.id, workspace_id=args.workspace_id, parent=vault)
         if args.lock:
             interfaces.lock(f"{name}-kv", scope=vault.id, parent=vault,
                             reason="Holds the key to every stack's secrets: remove the lock deliberately before deleting.")

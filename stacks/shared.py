@@ -41,6 +41,7 @@ from components.deploy_identity import (
 from components.email import Email, EmailArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.resource_group import ResourceGroup, ResourceGroupArgs
+from components.shared_logs import SharedLogs, SharedLogsArgs
 from components.state_backend import (
     SecretsKey,
     SecretsKeyArgs,
@@ -83,6 +84,16 @@ def build(settings: Settings) -> None:
         ),
     )
 
+    logs = SharedLogs(
+        "logs",
+        SharedLogsArgs(
+            name=namer("log_analytics", "platform"),
+            resource_group_name=platform_rg.name,
+            location=settings.region,
+            tags=tagged("monitoring"),
+        ),
+    )
+
     # protect: a `pulumi destroy` or an accidental replacement must never take these with it.
     protected = pulumi.ResourceOptions(protect=True)
     registry = ContainerRegistry(
@@ -95,6 +106,7 @@ def build(settings: Settings) -> None:
             retention_days=settings.registry.retention_days,
             push_ip_ranges=settings.registry.push_ip_ranges,
             sku=settings.registry.sku,
+            workspace_id=logs.workspace_id,
         ),
         opts=protected,
     )
@@ -106,6 +118,7 @@ def build(settings: Settings) -> None:
             resource_group_name=platform_rg.name,
             data_location=settings.email.data_location,
             tags=tagged("email"),
+            workspace_id=logs.workspace_id,
         ),
     )
     state = StateBackend(
@@ -115,6 +128,7 @@ def build(settings: Settings) -> None:
             resource_group_name=state_rg.name,
             location=settings.region,
             tags=tagged("pulumi-state"),
+            workspace_id=logs.workspace_id,
         ),
         opts=protected,
     )
@@ -127,6 +141,7 @@ def build(settings: Settings) -> None:
             location=settings.region,
             tenant_id=client.tenant_id,
             tags=tagged("pulumi-secrets"),
+            workspace_id=logs.workspace_id,
         ),
         opts=protected,
     )

@@ -329,3 +329,20 @@ def test_shared_stack_refuses_env_settings():
 
         parse_settings("shared", {"environment": "shared", "github": '{"repository": "a/b"}',
                                   "network": '{"addressSpace": "10.0.0.0/16"}'})
+
+
+def test_tier3_resources_send_audit_logs_to_the_shared_workspace():
+    r = stack_run("shared")
+    workspace = one(r, "azure-native:operationalinsights:Workspace")
+    assert inputs(workspace)["retentionInDays"] >= 30
+    settings = {inputs(d)["resourceUri"]: inputs(d) for d in of_type(r, "azure-native:monitor:DiagnosticSetting")}
+    targets = {
+        "registry": one(r, REGISTRY).id,
+        "vault": one(r, "azure-native:keyvault:Vault").id,
+        "acs": one(r, "azure-native:communication:CommunicationService").id,
+        "state blobs": one(r, "azure-native:storage:BlobServiceProperties").id,
+    }
+    for what, rid in targets.items():
+        assert rid in settings, f"no diagnostic setting on the {what}"
+        assert settings[rid]["workspaceId"] == workspace.id
+        assert {"categoryGroup": "allLogs", "enabled": True} in settings[rid]["logs"]
