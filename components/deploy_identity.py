@@ -61,6 +61,17 @@ DEPLOY_EXTRA_ACTIONS = (
     "Microsoft.ContainerRegistry/registries/privateEndpointConnectionsApproval/action",
 )
 
+# The state container's custom role: Storage Blob Data Contributor without its control-plane
+# container write/delete (a CI identity must never be able to delete the state container; a lock
+# on the account doesn't stop a data-plane delete), and without user-delegation SAS keys.
+STATE_USER_ACTIONS = ("Microsoft.Storage/storageAccounts/blobServices/containers/read",)
+STATE_USER_DATA_ACTIONS = (
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+)
+
 BLOB_WRITE_ACTIONS = (
     "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
     "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
@@ -94,7 +105,7 @@ def rbac_admin_condition(role_guids: list[str] | tuple[str, ...],
 
 
 def locks_only_write_condition() -> str:
-    """ABAC condition for 'Storage Blob Data Contributor': reads anywhere, writes only lock files."""
+    """ABAC condition for the state role: reads anywhere, writes and deletes only lock files."""
     not_writes = " AND ".join(f"!(ActionMatches{{'{a}'}})" for a in BLOB_WRITE_ACTIONS)
     return (f"(({not_writes}) OR "
             f"(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] "

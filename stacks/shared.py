@@ -27,6 +27,8 @@ from pulumi_azure_native import authorization
 
 from components.deploy_identity import (
     DEPLOY_EXTRA_ACTIONS,
+    STATE_USER_ACTIONS,
+    STATE_USER_DATA_ACTIONS,
     GRAPH_APPLICATION_READWRITE_OWNEDBY,
     MS_GRAPH_APP_ID,
     DeployIdentity,
@@ -161,6 +163,18 @@ def build(settings: Settings) -> None:
                       "not_data_actions": []}],
     )
 
+    state_role = authorization.RoleDefinition(
+        "state-user-role",
+        role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PROJECT}|state-user")),
+        role_name="Mystira infra state user",
+        description="Read and write Pulumi state blobs; no container delete, no SAS keys (mystira-infra).",
+        role_type="CustomRole",
+        scope=subscription_scope,
+        assignable_scopes=[subscription_scope],
+        permissions=[{"actions": list(STATE_USER_ACTIONS), "not_actions": [],
+                      "data_actions": list(STATE_USER_DATA_ACTIONS), "not_data_actions": []}],
+    )
+
     graph = azuread.get_service_principal_output(client_id=MS_GRAPH_APP_ID)
     owners = [client.object_id]  # the operator who runs the shared stack manages the apps
     rbac_condition = rbac_admin_condition(tuple(delegable_roles().values()))
@@ -183,7 +197,7 @@ def build(settings: Settings) -> None:
                     Grant("extras", subscription_scope, "Mystira infra deployer extras",
                           custom_role_id=extras_role.id),
                     Grant("acr-push", registry.id, "AcrPush"),  # the environment's build pipeline
-                    Grant("state", state.container_id, "Storage Blob Data Contributor"),
+                    Grant("state", state.container_id, "Mystira infra state user", custom_role_id=state_role.id),
                     Grant("secrets", secrets.key_id, "Key Vault Crypto User"),
                 ),
             ),
@@ -208,7 +222,7 @@ def build(settings: Settings) -> None:
             grants=(
                 Grant("reader", subscription_scope, "Reader"),
                 # Reads state; writes only the lock a preview takes.
-                Grant("state", state.container_id, "Storage Blob Data Contributor",
+                Grant("state", state.container_id, "Mystira infra state user", custom_role_id=state_role.id,
                       condition=locks_only_write_condition()),
                 Grant("secrets", secrets.key_id, "Key Vault Crypto User"),  # decrypts config secrets
             ),

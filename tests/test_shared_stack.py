@@ -231,14 +231,15 @@ def test_deploy_identity_role_scopes_are_exact(env):
     registry = one(r, REGISTRY)
     container = one(r, "azure-native:storage:BlobContainer")
     key = one(r, "azure-native:keyvault:Key")
-    extras = one(r, "azure-native:authorization:RoleDefinition")
+    extras = custom_role(r, "Mystira infra deployer extras")
+    state_role = custom_role(r, "Mystira infra state user")
     sp = next(s for s in of_type(r, "azuread:index/servicePrincipal:ServicePrincipal") if s.name == f"deploy-{env}-sp")
     expected = {
         "contributor": (SUB_SCOPE, interfaces.ROLES["Contributor"]),
         "rbac-admin": (SUB_SCOPE, interfaces.ROLES["Role Based Access Control Administrator"]),
         "extras": (SUB_SCOPE, extras.id.rsplit("/", 1)[-1]),
         "acr-push": (registry.id, interfaces.ROLES["AcrPush"]),
-        "state": (container.id, interfaces.ROLES["Storage Blob Data Contributor"]),
+        "state": (container.id, state_role.id.rsplit("/", 1)[-1]),
         "secrets": (key.id, interfaces.ROLES["Key Vault Crypto User"]),
     }
     assert {k: (a["scope"], role_guid(a)) for k, a in roles.items()} == expected
@@ -272,9 +273,23 @@ def test_no_unconstrained_owner_uaa_or_rbac_admin():
             assert a.get("condition"), rec.name
 
 
+def custom_role(result, role_name: str):
+    found = [d for d in of_type(result, "azure-native:authorization:RoleDefinition") if inputs(d)["roleName"] == role_name]
+    assert len(found) == 1, role_name
+    return found[0]
+
+
+def test_state_role_cannot_delete_the_container_or_mint_sas_keys():
+    r = stack_run("shared")
+    perms = inputs(custom_role(r, "Mystira infra state user"))["permissions"][0]
+    assert perms["actions"] == ["Microsoft.Storage/storageAccounts/blobServices/containers/read"]
+    assert not any("generateUserDelegationKey" in a or "*" in a for a in perms["actions"] + perms["dataActions"])
+    assert "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write" in perms["dataActions"]
+
+
 def test_custom_role_allows_locks_but_not_their_deletion():
     r = stack_run("shared")
-    role = inputs(one(r, "azure-native:authorization:RoleDefinition"))
+    role = inputs(custom_role(r, "Mystira infra deployer extras"))
     actions = role["permissions"][0]["actions"]
     assert "Microsoft.Authorization/locks/write" in actions
     assert not any(a.endswith("/delete") or "*" in a for a in actions)
@@ -286,7 +301,7 @@ def test_preview_identity_reads_and_only_writes_locks():
     roles = assignments(r, "preview")
     assert {k: role_guid(a) for k, a in roles.items()} == {
         "reader": interfaces.ROLES["Reader"],
-        "state": interfaces.ROLES["Storage Blob Data Contributor"],
+        "state": custom_role(r, "Mystira infra state user").id.rsplit("/", 1)[-1],
         "secrets": interfaces.ROLES["Key Vault Crypto User"],
     }
     assert roles["reader"]["scope"] == SUB_SCOPE
