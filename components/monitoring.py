@@ -2,9 +2,10 @@
 service's Application Insights with its alert rules.
 
 - `Monitoring` (`mystira:monitoring:Monitoring`, core resource group): the workspace, the action
-  group, the workspace ingestion alert, the subscription activity log to the workspace, the NSGs'
-  diagnostic settings, and the metric alerts on data services (`add_metric_alerts`, called once
-  the data stage has built them).
+  group, the workspace ingestion alert, the subscription activity log to the workspace, the
+  diagnostic settings of the workspace itself, the VNet and the NSGs (the core network's; every
+  other component sends its own through `interfaces.diagnostics`), and the metric alerts on the
+  data services (`add_metric_alerts`, called once the data stage has built them).
 - `ServiceTelemetry` (`mystira:monitoring:ServiceTelemetry`, a service's tier-2 group): the
   service's own workspace-based Application Insights (Entra-only ingestion) and its four
   scheduled-query alerts, evaluated every 5 minutes.
@@ -31,7 +32,14 @@ EVALUATION_FREQUENCY = "PT5M"
 # Subscription activity log categories sent to the workspace (CIS 6.1.x asks for Administrative,
 # Alert, Policy and Security at least; the rest are cheap and useful in an incident).
 ACTIVITY_LOG_CATEGORIES = (
-    "Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy", "Autoscale", "ResourceHealth",
+    "Administrative",
+    "Security",
+    "ServiceHealth",
+    "Alert",
+    "Recommendation",
+    "Policy",
+    "Autoscale",
+    "ResourceHealth",
 )
 
 
@@ -63,7 +71,10 @@ class LogAlert:
 # the component: requests, dependencies, exceptions with `timestamp`, `success`, `duration` (ms).
 SERVICE_ALERTS: tuple[LogAlert, ...] = (
     LogAlert(
-        "request_failure_rate_percent", "request-failures", "Request failure rate", "FailureRatePercent",
+        "request_failure_rate_percent",
+        "request-failures",
+        "Request failure rate",
+        "FailureRatePercent",
         lambda r: (
             "requests\n"
             f"| summarize FailureRatePercent = 100.0 * countif(success == false) / count() "
@@ -72,7 +83,10 @@ SERVICE_ALERTS: tuple[LogAlert, ...] = (
         "Share of failed requests (percent) per window",
     ),
     LogAlert(
-        "p95_response_ms", "p95-response", "P95 response time", "P95DurationMs",
+        "p95_response_ms",
+        "p95-response",
+        "P95 response time",
+        "P95DurationMs",
         lambda r: (
             "requests\n"
             f"| summarize P95DurationMs = percentile(duration, 95) by bin(timestamp, {r.window_minutes}m)"
@@ -80,15 +94,17 @@ SERVICE_ALERTS: tuple[LogAlert, ...] = (
         "95th percentile of request duration (ms) per window",
     ),
     LogAlert(
-        "exceptions_per_5_minutes", "exceptions", "Exceptions", "ExceptionsPer5Minutes",
-        lambda r: (
-            "exceptions\n"
-            "| summarize ExceptionsPer5Minutes = count() by bin(timestamp, 5m)"
-        ),
+        "exceptions_per_5_minutes",
+        "exceptions",
+        "Exceptions",
+        "ExceptionsPer5Minutes",
+        lambda r: "exceptions\n| summarize ExceptionsPer5Minutes = count() by bin(timestamp, 5m)",
         "Exceptions per 5 minutes (the worst 5 minutes of the window)",
     ),
     LogAlert(
-        "dependency_failure_rate_percent", "dependency-failures", "Dependency failure rate",
+        "dependency_failure_rate_percent",
+        "dependency-failures",
+        "Dependency failure rate",
         "DependencyFailureRatePercent",
         lambda r: (
             "dependencies\n"
@@ -101,7 +117,10 @@ SERVICE_ALERTS: tuple[LogAlert, ...] = (
 
 # Once per environment, on the workspace: Usage.Quantity is in MB.
 INGESTION_ALERT = LogAlert(
-    "ingestion_gb_per_hour", "ingestion", "Workspace ingestion", "IngestedGb",
+    "ingestion_gb_per_hour",
+    "ingestion",
+    "Workspace ingestion",
+    "IngestedGb",
     lambda r: (
         "Usage\n"
         "| where IsBillable == true\n"
@@ -181,23 +200,54 @@ class MetricAlertSpec:
 METRIC_ALERTS: dict[str, tuple[MetricAlertSpec, ...]] = {
     # Azure Managed Redis (Microsoft.Cache/redisEnterprise), sampled every 5 minutes.
     "redis": (
-        MetricAlertSpec("redis_used_memory_percent", "memory", "usedmemorypercentage",
-                        "Microsoft.Cache/redisEnterprise", "Maximum"),
-        MetricAlertSpec("redis_connected_clients", "clients", "connectedclients",
-                        "Microsoft.Cache/redisEnterprise", "Maximum"),
+        MetricAlertSpec(
+            "redis_used_memory_percent",
+            "memory",
+            "usedmemorypercentage",
+            "Microsoft.Cache/redisEnterprise",
+            "Maximum",
+        ),
+        MetricAlertSpec(
+            "redis_connected_clients",
+            "clients",
+            "connectedclients",
+            "Microsoft.Cache/redisEnterprise",
+            "Maximum",
+        ),
     ),
     "service_bus": (
         # A dead-lettered message is a message the platform lost: alert on the first one.
-        MetricAlertSpec("service_bus_dead_lettered_messages", "dead-lettered", "DeadletteredMessages",
-                        "Microsoft.ServiceBus/namespaces", "Maximum", "GreaterThanOrEqual"),
-        MetricAlertSpec("service_bus_throttled_requests", "throttled", "ThrottledRequests",
-                        "Microsoft.ServiceBus/namespaces", "Total"),
+        MetricAlertSpec(
+            "service_bus_dead_lettered_messages",
+            "dead-lettered",
+            "DeadletteredMessages",
+            "Microsoft.ServiceBus/namespaces",
+            "Maximum",
+            "GreaterThanOrEqual",
+        ),
+        MetricAlertSpec(
+            "service_bus_throttled_requests",
+            "throttled",
+            "ThrottledRequests",
+            "Microsoft.ServiceBus/namespaces",
+            "Total",
+        ),
     ),
     "postgres": (
-        MetricAlertSpec("postgres_cpu_percent", "cpu", "cpu_percent",
-                        "Microsoft.DBforPostgreSQL/flexibleServers", "Average"),
-        MetricAlertSpec("postgres_storage_percent", "storage", "storage_percent",
-                        "Microsoft.DBforPostgreSQL/flexibleServers", "Maximum"),
+        MetricAlertSpec(
+            "postgres_cpu_percent",
+            "cpu",
+            "cpu_percent",
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "Average",
+        ),
+        MetricAlertSpec(
+            "postgres_storage_percent",
+            "storage",
+            "storage_percent",
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "Maximum",
+        ),
     ),
 }
 
@@ -294,7 +344,9 @@ class Monitoring(pulumi.ComponentResource):
 
         rule = args.alerts.ingestion_gb_per_hour
         self.ingestion_alert = _log_alert(
-            name, INGESTION_ALERT, rule,
+            name,
+            INGESTION_ALERT,
+            rule,
             rule_name=args.namer("alert", "core-ingestion"),
             scope=workspace.id,
             resource_group_name=args.resource_group_name,
@@ -316,9 +368,13 @@ class Monitoring(pulumi.ComponentResource):
             )
 
         # Who queried what (LAQueryLogs) and the workspace's own health, kept beside the data.
-        interfaces.diagnostics(f"{name}-log", resource_id=workspace.id, workspace_id=workspace.id, parent=self)
+        interfaces.diagnostics(
+            f"{name}-log", resource_id=workspace.id, workspace_id=workspace.id, parent=self
+        )
         if args.vnet_id is not None:
-            interfaces.diagnostics(f"{name}-vnet", resource_id=args.vnet_id, workspace_id=workspace.id, parent=self)
+            interfaces.diagnostics(
+                f"{name}-vnet", resource_id=args.vnet_id, workspace_id=workspace.id, parent=self
+            )
         for role, nsg_id in (args.nsg_ids or {}).items():
             # NSGs have logs (events, rule counters) but no platform metrics.
             interfaces.diagnostics(
@@ -363,7 +419,8 @@ class Monitoring(pulumi.ComponentResource):
                     rule_name=rule_name,
                     resource_group_name=args.resource_group_name,
                     location="global",
-                    description=f"{spec.metric} {spec.aggregation} {spec.operator} {rule.threshold:g} (mystira-infra)",
+                    description=f"{spec.metric} ({spec.aggregation}) {spec.operator} {rule.threshold:g}"
+                    " (mystira-infra)",
                     enabled=True,  # in every environment
                     severity=rule.severity,
                     scopes=[resource_id],
@@ -424,7 +481,9 @@ class ServiceTelemetry(pulumi.ComponentResource):
     app_id: pulumi.Output[str]
     connection_string: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ServiceTelemetryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ServiceTelemetryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:monitoring:ServiceTelemetry", name, None, opts)
         self._name = name
         component = applicationinsights.Component(
@@ -456,7 +515,9 @@ class ServiceTelemetry(pulumi.ComponentResource):
 
         self.alerts = {
             alert.role: _log_alert(
-                name, alert, getattr(args.alerts, alert.setting),
+                name,
+                alert,
+                getattr(args.alerts, alert.setting),
                 rule_name=args.alert_names[alert.role],
                 scope=component.id,
                 resource_group_name=args.resource_group_name,
@@ -468,7 +529,12 @@ class ServiceTelemetry(pulumi.ComponentResource):
             for alert in SERVICE_ALERTS
         }
         self.register_outputs(
-            {"id": self.id, "name": self.name, "app_id": self.app_id, "connection_string": self.connection_string}
+            {
+                "id": self.id,
+                "name": self.name,
+                "app_id": self.app_id,
+                "connection_string": self.connection_string,
+            }
         )
 
     def grant_publisher(self, principal_id: pulumi.Input[str], subscription_id: pulumi.Input[str]):

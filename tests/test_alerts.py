@@ -59,8 +59,12 @@ def test_service_alert_follows_the_standard(env_stack, svc, role):
     c = criterion(rule)
 
     assert rule["scopes"] == [appi.id], "each service's alerts watch its own App Insights"
-    assert rule["resourceGroupName"] == Namer(env_stack, "southafricanorth", env_stack)("resource_group", svc.key)
-    assert rule["enabled"] is True, f"alerts are on in {env_stack} too (the seed system had them on in prod only)"
+    assert rule["resourceGroupName"] == Namer(env_stack, "southafricanorth", env_stack)(
+        "resource_group", svc.key
+    )
+    assert rule["enabled"] is True, (
+        f"alerts are on in {env_stack} too (the seed system had them on in prod only)"
+    )
     assert rule["kind"] == "LogAlert"
     assert rule["evaluationFrequency"] == "PT5M"
     assert rule["severity"] == severity
@@ -91,27 +95,48 @@ def test_ingestion_alert_once_per_environment_on_the_workspace(env_stack, mode):
     else:
         assert all(is_unknown(s) for s in rule["scopes"])
     c = criterion(rule)
-    assert (c["threshold"], rule["severity"], rule["windowSize"], rule["evaluationFrequency"]) == (1.0, 2, "PT1H", "PT5M")
+    assert (c["threshold"], rule["severity"], rule["windowSize"], rule["evaluationFrequency"]) == (
+        1.0,
+        2,
+        "PT1H",
+        "PT5M",
+    )
     assert c["failingPeriods"] == {"minFailingPeriodsToAlert": 1, "numberOfEvaluationPeriods": 1}
     assert c["query"].startswith("Usage\n") and "IsBillable" in c["query"] and "/ 1024.0" in c["query"]
     assert rule["enabled"] is True
 
 
 def test_alert_settings_reach_every_service():
-    result = build_stack("dev", overrides={"monitoring": {
-        "retentionDays": 30, "alertEmails": ["ops@example.org"],
-        "alerts": {"p95ResponseMs": {"threshold": 1500, "severity": 3, "windowMinutes": 30,
-                                     "failingPeriods": 3, "evaluationPeriods": 4}},
-        "extraActionGroupIds": [
-            "/subscriptions/x/resourceGroups/oncall/providers/microsoft.insights/actionGroups/pager"],
-    }})
+    result = build_stack(
+        "dev",
+        overrides={
+            "monitoring": {
+                "retentionDays": 30,
+                "alertEmails": ["ops@example.org"],
+                "alerts": {
+                    "p95ResponseMs": {
+                        "threshold": 1500,
+                        "severity": 3,
+                        "windowMinutes": 30,
+                        "failingPeriods": 3,
+                        "evaluationPeriods": 4,
+                    }
+                },
+                "extraActionGroupIds": [
+                    "/subscriptions/x/resourceGroups/oncall/providers/microsoft.insights/actionGroups/pager"
+                ],
+            }
+        },
+    )
     for svc in SERVICES:
         rule = inputs(result.one(RULE, f"{svc.key}-p95-response-alert"))
         c = criterion(rule)
         assert (c["threshold"], rule["severity"], rule["windowSize"]) == (1500.0, 3, "PT30M")
         assert c["failingPeriods"] == {"minFailingPeriodsToAlert": 3, "numberOfEvaluationPeriods": 4}
         assert "bin(timestamp, 30m)" in c["query"]
-        assert rule["actions"]["actionGroups"][1].endswith("/actionGroups/pager"), "the extra group is notified too"
+        assert rule["actions"]["actionGroups"][1].endswith("/actionGroups/pager"), (
+            "the extra group is notified too"
+        )
         other = inputs(result.one(RULE, f"{svc.key}-request-failures-alert"))
         assert criterion(other)["threshold"] == 5.0, "an override touches only its own alert"
 
@@ -119,14 +144,21 @@ def test_alert_settings_reach_every_service():
 @pytest.mark.parametrize(
     ("alerts", "key"),
     [
-        ({"p95ResponseMs": {"threshold": 2000, "severity": 2, "windowMinutes": 10}}, "p95ResponseMs.windowMinutes"),
+        (
+            {"p95ResponseMs": {"threshold": 2000, "severity": 2, "windowMinutes": 10}},
+            "p95ResponseMs.windowMinutes",
+        ),
         ({"exceptionsPer5Minutes": {"threshold": 10, "severity": 5}}, "exceptionsPer5Minutes.severity"),
-        ({"requestFailureRatePercent": {"threshold": 5, "severity": 1, "failingPeriods": 4}},
-         "requestFailureRatePercent.failingPeriods"),
+        (
+            {"requestFailureRatePercent": {"threshold": 5, "severity": 1, "failingPeriods": 4}},
+            "requestFailureRatePercent.failingPeriods",
+        ),
     ],
 )
 def test_bad_alert_settings_are_rejected(alerts, key):
-    result = build_stack("dev", overrides={"monitoring": {"retentionDays": 30, "alertEmails": [], "alerts": alerts}})
+    result = build_stack(
+        "dev", overrides={"monitoring": {"retentionDays": 30, "alertEmails": [], "alerts": alerts}}
+    )
     assert result.error and f"monitoring.alerts.{key}" in result.error
 
 
@@ -138,17 +170,58 @@ def test_bad_alert_settings_are_rejected(alerts, key):
 # kind -> role -> (metric, namespace, aggregation, operator, threshold, severity)
 METRIC_STANDARD = {
     "redis": {
-        "memory": ("usedmemorypercentage", "Microsoft.Cache/redisEnterprise", "Maximum", "GreaterThan", 80.0, 2),
-        "clients": ("connectedclients", "Microsoft.Cache/redisEnterprise", "Maximum", "GreaterThan", 1000.0, 2),
+        "memory": (
+            "usedmemorypercentage",
+            "Microsoft.Cache/redisEnterprise",
+            "Maximum",
+            "GreaterThan",
+            80.0,
+            2,
+        ),
+        "clients": (
+            "connectedclients",
+            "Microsoft.Cache/redisEnterprise",
+            "Maximum",
+            "GreaterThan",
+            1000.0,
+            2,
+        ),
     },
     "service_bus": {
-        "dead-lettered": ("DeadletteredMessages", "Microsoft.ServiceBus/namespaces", "Maximum",
-                          "GreaterThanOrEqual", 1.0, 2),
-        "throttled": ("ThrottledRequests", "Microsoft.ServiceBus/namespaces", "Total", "GreaterThan", 10.0, 2),
+        "dead-lettered": (
+            "DeadletteredMessages",
+            "Microsoft.ServiceBus/namespaces",
+            "Maximum",
+            "GreaterThanOrEqual",
+            1.0,
+            2,
+        ),
+        "throttled": (
+            "ThrottledRequests",
+            "Microsoft.ServiceBus/namespaces",
+            "Total",
+            "GreaterThan",
+            10.0,
+            2,
+        ),
     },
     "postgres": {
-        "cpu": ("cpu_percent", "Microsoft.DBforPostgreSQL/flexibleServers", "Average", "GreaterThan", 80.0, 2),
-        "storage": ("storage_percent", "Microsoft.DBforPostgreSQL/flexibleServers", "Maximum", "GreaterThan", 85.0, 1),
+        "cpu": (
+            "cpu_percent",
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "Average",
+            "GreaterThan",
+            80.0,
+            2,
+        ),
+        "storage": (
+            "storage_percent",
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "Maximum",
+            "GreaterThan",
+            85.0,
+            1,
+        ),
     },
 }
 TARGETS = {
@@ -160,14 +233,16 @@ TARGETS = {
 PROGRAM = textwrap.dedent(f"""
     from types import SimpleNamespace
 
-    from components.monitoring import Monitoring, MonitoringArgs, ServiceTelemetry, ServiceTelemetryArgs, SERVICE_ALERTS
+    from components.monitoring import (
+        SERVICE_ALERTS, Monitoring, MonitoringArgs, ServiceTelemetry, ServiceTelemetryArgs)
     from mystira_infra.naming import Namer
     from mystira_infra.settings import AlertSettings
     from stacks.env import observability
 
     namer = Namer("dev", "southafricanorth", "dev")
-    m = Monitoring("core", MonitoringArgs(namer=namer, resource_group_name="core-rg", location="southafricanorth",
-                                          retention_days=30, alert_emails=(), alerts=AlertSettings(), tags={{}}))
+    m = Monitoring("core", MonitoringArgs(
+        namer=namer, resource_group_name="core-rg", location="southafricanorth",
+        retention_days=30, alert_emails=(), alerts=AlertSettings(), tags={{}}))
     t = ServiceTelemetry("story", ServiceTelemetryArgs(
         name="appi", alert_names={{a.role: a.role for a in SERVICE_ALERTS}}, resource_group_name="story-rg",
         location="southafricanorth", workspace_id=m.workspace_id, action_group_ids=m.action_group_ids,
@@ -249,8 +324,16 @@ def _snake_keys(value, path=""):
             yield from _snake_keys(v, f"{path}[{i}]")
 
 
-MONITORING_TYPES = (RULE, METRIC_ALERT, APPI, WORKSPACE, ACTION_GROUP, "azure-native:applicationinsights:Workbook",
-                    "azure-native:monitor:DiagnosticSetting", "azure-native:monitor:SubscriptionDiagnosticSetting")
+MONITORING_TYPES = (
+    RULE,
+    METRIC_ALERT,
+    APPI,
+    WORKSPACE,
+    ACTION_GROUP,
+    "azure-native:applicationinsights:Workbook",
+    "azure-native:monitor:DiagnosticSetting",
+    "azure-native:monitor:SubscriptionDiagnosticSetting",
+)
 
 
 def test_inputs_reach_azure_under_wire_names(finished):

@@ -30,7 +30,9 @@ class AtLeast(frozenset):
 SUPPORTS_DIAGNOSTICS: dict[str, tuple[frozenset[str] | None, bool]] = {
     # The AKS baseline's categories (kube-scheduler and non-admin kube-audit off: cost).
     "azure-native:containerservice:ManagedCluster": (
-        frozenset({"kube-audit-admin", "guard", "cluster-autoscaler", "kube-controller-manager"}), True),
+        frozenset({"kube-audit-admin", "guard", "cluster-autoscaler", "kube-controller-manager"}),
+        True,
+    ),
     "azure-native:keyvault:Vault": (AtLeast({"AuditEvent"}), True),  # PSRule KeyVault.Logs, CIS 6.1.4
     "azure-native:dbforpostgresql:Server": (ALL_LOGS, True),
     # Azure Managed Redis: connection audit logs are on the database; the cluster's platform
@@ -92,11 +94,17 @@ def test_every_supporting_resource_has_exactly_one_setting_to_the_workspace(env_
                 if not (all_logs or categories <= names):
                     problems.append(f"{token} {rec.name}: neither allLogs nor {sorted(categories)}")
             elif names != categories or all_logs:
-                problems.append(f"{token} {rec.name}: categories {sorted(lg.get('category') for lg in enabled)}, "
-                                f"expected {sorted(categories)}")
-            has_metrics = any(m.get("category") == "AllMetrics" and m.get("enabled") for m in d.get("metrics") or [])
+                problems.append(
+                    f"{token} {rec.name}: categories {sorted(lg.get('category') for lg in enabled)}, "
+                    f"expected {sorted(categories)}"
+                )
+            has_metrics = any(
+                m.get("category") == "AllMetrics" and m.get("enabled") for m in d.get("metrics") or []
+            )
             if has_metrics != metrics:
-                problems.append(f"{token} {rec.name}: AllMetrics {'missing' if metrics else 'sent (none exist)'}")
+                problems.append(
+                    f"{token} {rec.name}: AllMetrics {'missing' if metrics else 'sent (none exist)'}"
+                )
     assert checked, "no resource of a diagnostics-capable type was recorded"
     assert not problems, "\n".join(problems)
 
@@ -110,7 +118,9 @@ def test_no_setting_points_anywhere_else(env_stack):
         assert known[target] not in NOT_SENT, f"{known[target]} is listed as not sent: update NOT_SENT"
         assert known[target] in SUPPORTS_DIAGNOSTICS, f"{known[target]}: add it to SUPPORTS_DIAGNOSTICS"
         assert all(s["workspaceId"] == ws.id for s in settings)
-        assert all(s["logAnalyticsDestinationType"] == "Dedicated" for s in settings), "resource-specific tables"
+        assert all(s["logAnalyticsDestinationType"] == "Dedicated" for s in settings), (
+            "resource-specific tables"
+        )
 
 
 def test_diagnostics_are_wired_in_preview_too(env_stack):
@@ -136,7 +146,9 @@ def test_activity_log_setting_names_differ_per_environment():
     assert len(names) == 3
 
 
-@pytest.mark.xfail(strict=True, reason="the shared stack has no Log Analytics workspace yet (docs/observability.md)")
+@pytest.mark.xfail(
+    strict=True, reason="the shared stack has no Log Analytics workspace yet (docs/observability.md)"
+)
 def test_shared_stack_resources_send_diagnostics():
     result = stack_run("shared")
     capable = [r for token in SUPPORTS_DIAGNOSTICS for r in of_type(result, token)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -67,7 +66,9 @@ def test_one_workspace_based_app_insights_per_service(env_stack, mode):
     assert sorted(components) == sorted(f"{s.key}-appi" for s in SERVICES)
     for svc in SERVICES:
         c = components[f"{svc.key}-appi"]
-        assert c["resourceGroupName"] == namer(env_stack)("resource_group", svc.key), "tier 2: the service's group"
+        assert c["resourceGroupName"] == namer(env_stack)("resource_group", svc.key), (
+            "tier 2: the service's group"
+        )
         assert c["resourceName"] == namer(env_stack)("app_insights", svc.key)
         assert c["kind"] == "web" and c["applicationType"] == "web"
         assert c["ingestionMode"] == "LogAnalytics"
@@ -81,7 +82,9 @@ def test_one_workspace_based_app_insights_per_service(env_stack, mode):
 
 def test_each_vault_holds_its_own_services_connection_string(env_stack):
     result = stack_run(env_stack)
-    secrets = [r for r in of_type(result, SECRET) if inputs(r).get("secretName") == "appinsights-connection-string"]
+    secrets = [
+        r for r in of_type(result, SECRET) if inputs(r).get("secretName") == "appinsights-connection-string"
+    ]
     assert len(secrets) == len(SERVICES)
     by_vault = {inputs(r)["vaultName"]: r for r in secrets}
     seen = set()
@@ -91,7 +94,9 @@ def test_each_vault_holds_its_own_services_connection_string(env_stack):
         assert connection.startswith("InstrumentationKey=")
         secret = by_vault[namer(env_stack)("key_vault", svc.key)]
         # A secret value makes the whole `properties` object secret on the wire.
-        assert isinstance(secret.inputs["properties"], Secret), "the connection string must stay a pulumi secret"
+        assert isinstance(secret.inputs["properties"], Secret), (
+            "the connection string must stay a pulumi secret"
+        )
         assert inputs(secret)["properties"]["value"] == connection, (
             f"{svc.key}'s vault holds another service's connection string"
         )
@@ -141,7 +146,9 @@ def test_no_email_address_in_code():
         for n, line in enumerate(path.read_text().splitlines(), 1)
         for m in EMAIL.finditer(line)
     ]
-    assert not offenders, "addresses belong in Pulumi.<stack>.yaml (monitoring.alertEmails):\n" + "\n".join(offenders)
+    assert not offenders, "addresses belong in Pulumi.<stack>.yaml (monitoring.alertEmails):\n" + "\n".join(
+        offenders
+    )
 
 
 def test_email_scan_would_catch_an_address():
@@ -180,4 +187,3 @@ def test_workbook_names_differ_per_environment():
 def test_components_read_no_config(path):
     text = (ROOT / path).read_text()
     assert "pulumi.Config" not in text and "load_settings" not in text
-    assert Path(ROOT / path).exists()

@@ -16,7 +16,13 @@ from __future__ import annotations
 import pulumi
 
 from components.dashboard import ServiceHealthWorkbook, ServiceHealthWorkbookArgs
-from components.monitoring import SERVICE_ALERTS, Monitoring, MonitoringArgs, ServiceTelemetry, ServiceTelemetryArgs
+from components.monitoring import (
+    SERVICE_ALERTS,
+    Monitoring,
+    MonitoringArgs,
+    ServiceTelemetry,
+    ServiceTelemetryArgs,
+)
 from mystira_infra.services import SERVICES
 from stacks.platform import Platform
 
@@ -65,7 +71,9 @@ def build(p: Platform) -> None:
         monitoring.add_service(svc.key, telemetry)
         # Each service's vault holds its own connection string (the seed system pointed every
         # service at one shared component).
-        p.add_secret(svc.key, "appinsights-connection-string", pulumi.Output.secret(telemetry.connection_string))
+        p.add_secret(
+            svc.key, "appinsights-connection-string", pulumi.Output.secret(telemetry.connection_string)
+        )
 
     ServiceHealthWorkbook(
         "core",
