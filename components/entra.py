@@ -62,7 +62,9 @@ class ScopeSpec:
 
 ADMIN_ROLES: tuple[RoleSpec, ...] = (
     RoleSpec("Admin", "Admin", "Manage Mystira content, users and settings"),
-    RoleSpec("SuperAdmin", "Super admin", "Everything Admin can do, plus platform-wide settings and role changes"),
+    RoleSpec(
+        "SuperAdmin", "Super admin", "Everything Admin can do, plus platform-wide settings and role changes"
+    ),
     RoleSpec("Moderator", "Moderator", "Review and moderate user-generated content"),
     RoleSpec("Viewer", "Viewer", "Read-only access to the admin portal"),
 )
@@ -369,7 +371,9 @@ class AdminMfaPolicy(pulumi.ComponentResource):
     id: pulumi.Output[str]
     state: str
 
-    def __init__(self, name: str, args: AdminMfaPolicyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: AdminMfaPolicyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:entra:AdminMfaPolicy", name, None, opts)
         state = mfa_policy_state(args.environment)
         policy = azuread.ConditionalAccessPolicy(

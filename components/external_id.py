@@ -31,7 +31,9 @@ from components.entra import (
 
 # Scopes act on the signed-in consumer's own data: "User" consent type.
 PUBLIC_SCOPES: tuple[ScopeSpec, ...] = (
-    ScopeSpec("API.Access", "Access the Mystira API", "Call the Mystira public API as the signed-in user", "User"),
+    ScopeSpec(
+        "API.Access", "Access the Mystira API", "Call the Mystira public API as the signed-in user", "User"
+    ),
     ScopeSpec("Stories.Read", "Read stories", "Read the signed-in user's stories", "User"),
     ScopeSpec("Stories.Write", "Write stories", "Create and change the signed-in user's stories", "User"),
     ScopeSpec("Profile.Read", "Read profile", "Read the signed-in user's Mystira profile", "User"),
@@ -55,7 +57,9 @@ class ExternalIdApps(pulumi.ComponentResource):
     mobile_client_id: pulumi.Output[str] | None
     scope_ids: dict[str, str]
 
-    def __init__(self, name: str, args: ExternalIdAppsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ExternalIdAppsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:entra:ExternalIdApps", name, None, opts)
         if not args.pwa_redirect_uris:
             raise ValueError(f"{name}: the PWA needs at least one redirect URI")

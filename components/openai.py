@@ -60,7 +60,9 @@ class OpenAIAccount(pulumi.ComponentResource):
     principal_id: pulumi.Output[str]
     deployment_names: list[str]
 
-    def __init__(self, name: str, args: OpenAIAccountArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: OpenAIAccountArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:ai:OpenAIAccount", name, None, opts)
         if not args.public_network_access and args.private_endpoint is None:
             raise ValueError(f"{name}: public access is off, so the account needs a private endpoint target")

@@ -24,9 +24,15 @@ REDIRECTS = {
     "staging": ["https://admin.staging.mystira.app/auth/callback"],
     "prod": ["https://admin.mystira.app/auth/callback"],
 }
-GROUP_ROLES = {"Admin": ["22222222-2222-4222-8222-222222222222"], "Viewer": ["33333333-3333-4333-8333-333333333333"]}
-MFA_STATE = {"dev": "enabledForReportingButNotEnforced", "staging": "enabledForReportingButNotEnforced",
-             "prod": "enabled"}
+GROUP_ROLES = {
+    "Admin": ["22222222-2222-4222-8222-222222222222"],
+    "Viewer": ["33333333-3333-4333-8333-333333333333"],
+}
+MFA_STATE = {
+    "dev": "enabledForReportingButNotEnforced",
+    "staging": "enabledForReportingButNotEnforced",
+    "prod": "enabled",
+}
 
 
 def _app(result, display_prefix):
@@ -88,11 +94,13 @@ def test_admin_api_roles_and_scopes_are_own_resources_on_the_object_path(stack):
 
 def test_role_and_scope_ids_are_stable_across_runs():
     def ids(result):
-        return sorted((r.name, inputs(r).get("roleId") or inputs(r).get("scopeId"))
-                      for r in of_type(result, ROLE) + of_type(result, SCOPE))
+        return sorted(
+            (r.name, inputs(r).get("roleId") or inputs(r).get("scopeId"))
+            for r in of_type(result, ROLE) + of_type(result, SCOPE)
+        )
 
     first = ids(stack_run("dev"))
-    second = ids(build_stack("dev", "preview"))  # a fresh run, in the other mode
+    second = ids(stack_run("dev", "preview"))  # a separate run (cached, shared), in the other mode
     assert first == second and len(first) >= 8
 
 
@@ -115,8 +123,12 @@ def test_admin_ui_is_a_spa_requesting_the_four_scopes_and_graph_sign_in(stack):
     assert "web" not in i and "publicClient" not in i
     access = {a["resourceAppId"]: a["resourceAccesses"] for a in i["requiredResourceAccesses"]}
     uri = f"api://mystira-admin-api-{stack}"
-    assert access[api.outputs["clientId"]] == [{"id": stable_id(uri, "scope", s), "type": "Scope"} for s in SCOPES]
-    assert {a["id"] for a in access[GRAPH_APP_ID]} == {GRAPH_SCOPES[s] for s in ("openid", "profile", "User.Read")}
+    assert access[api.outputs["clientId"]] == [
+        {"id": stable_id(uri, "scope", s), "type": "Scope"} for s in SCOPES
+    ]
+    assert {a["id"] for a in access[GRAPH_APP_ID]} == {
+        GRAPH_SCOPES[s] for s in ("openid", "profile", "User.Read")
+    }
 
 
 @pytest.mark.parametrize("stack", ENV_STACKS)
@@ -124,8 +136,11 @@ def test_admin_consent_is_granted_for_the_ui(stack):
     result = stack_run(stack)
     api = _app(result, "Mystira Admin API")
     api_sp, ui_sp = _sp_for(result, api), _sp_for(result, _app(result, "Mystira Admin UI"))
-    grants = [g for g in of_type(result, GRANT)
-              if inputs(g)["servicePrincipalObjectId"] == ui_sp.outputs["objectId"]]
+    grants = [
+        g
+        for g in of_type(result, GRANT)
+        if inputs(g)["servicePrincipalObjectId"] == ui_sp.outputs["objectId"]
+    ]
     by_resource = {inputs(g)["resourceServicePrincipalObjectId"]: g for g in grants}
     assert len(grants) == 2
     api_grant = by_resource[api_sp.outputs["objectId"]]
@@ -142,29 +157,53 @@ def test_groups_are_assigned_to_admin_api_roles(stack):
     api = _app(result, "Mystira Admin API")
     api_sp = _sp_for(result, api)
     uri = f"api://mystira-admin-api-{stack}"
-    got = sorted((inputs(a)["appRoleId"], inputs(a)["principalObjectId"]) for a in of_type(result, ASSIGNMENT)
-                 if inputs(a)["resourceObjectId"] == api_sp.outputs["objectId"])
+    got = sorted(
+        (inputs(a)["appRoleId"], inputs(a)["principalObjectId"])
+        for a in of_type(result, ASSIGNMENT)
+        if inputs(a)["resourceObjectId"] == api_sp.outputs["objectId"]
+    )
     want = sorted((stable_id(uri, "role", role), g) for role, groups in GROUP_ROLES.items() for g in groups)
     assert got == want
 
 
 def test_group_roles_follow_settings():
-    result = build_stack("dev", overrides={"entra": {
-        "adminUiRedirectUris": ["https://admin.dev.mystira.app/auth/callback"],
-        "groupRoles": {"Moderator": ["55555555-5555-4555-8555-555555555555", "66666666-6666-4666-8666-666666666666"]},
-    }})
+    result = build_stack(
+        "dev",
+        overrides={
+            "entra": {
+                "adminUiRedirectUris": ["https://admin.dev.mystira.app/auth/callback"],
+                "groupRoles": {
+                    "Moderator": [
+                        "55555555-5555-4555-8555-555555555555",
+                        "66666666-6666-4666-8666-666666666666",
+                    ]
+                },
+            }
+        },
+    )
     assert result.ok, result.error
     uri = "api://mystira-admin-api-dev"
-    got = sorted((inputs(a)["appRoleId"], inputs(a)["principalObjectId"]) for a in of_type(result, ASSIGNMENT))
-    assert got == sorted([(stable_id(uri, "role", "Moderator"), "55555555-5555-4555-8555-555555555555"),
-                          (stable_id(uri, "role", "Moderator"), "66666666-6666-4666-8666-666666666666")])
+    got = sorted(
+        (inputs(a)["appRoleId"], inputs(a)["principalObjectId"]) for a in of_type(result, ASSIGNMENT)
+    )
+    assert got == sorted(
+        [
+            (stable_id(uri, "role", "Moderator"), "55555555-5555-4555-8555-555555555555"),
+            (stable_id(uri, "role", "Moderator"), "66666666-6666-4666-8666-666666666666"),
+        ]
+    )
 
 
 def test_unknown_role_in_group_roles_is_a_settings_error():
-    result = build_stack("dev", overrides={"entra": {
-        "adminUiRedirectUris": ["https://admin.dev.mystira.app/auth/callback"],
-        "groupRoles": {"Owner": ["55555555-5555-4555-8555-555555555555"]},
-    }})
+    result = build_stack(
+        "dev",
+        overrides={
+            "entra": {
+                "adminUiRedirectUris": ["https://admin.dev.mystira.app/auth/callback"],
+                "groupRoles": {"Owner": ["55555555-5555-4555-8555-555555555555"]},
+            }
+        },
+    )
     assert not result.ok
     assert "Pulumi.dev.yaml: entra.groupRoles.Owner: unknown app role" in result.error
 
@@ -179,8 +218,12 @@ def test_mfa_policy_covers_both_admin_apps(stack):
     assert i["state"] == MFA_STATE[stack]
     assert i["grantControls"] == {"operator": "OR", "builtInControls": ["mfa"]}
     apps = i["conditions"]["applications"]["includedApplications"]
-    assert sorted(apps) == sorted([_app(result, "Mystira Admin API").outputs["clientId"],
-                                   _app(result, "Mystira Admin UI").outputs["clientId"]])
+    assert sorted(apps) == sorted(
+        [
+            _app(result, "Mystira Admin API").outputs["clientId"],
+            _app(result, "Mystira Admin UI").outputs["clientId"],
+        ]
+    )
     assert i["conditions"]["users"]["includedUsers"] == ["All"]
 
 
@@ -192,7 +235,10 @@ def test_admin_vault_gets_tenant_and_client_ids(stack):
         "entra-admin-api-client-id": _app(result, "Mystira Admin API").outputs["clientId"],
         "entra-admin-ui-client-id": _app(result, "Mystira Admin UI").outputs["clientId"],
     }
-    secrets = {inputs(s)["secretName"]: inputs(s)["properties"]["value"]
-               for s in of_type(result, "azure-native:keyvault:Secret") if s.name.startswith("admin-")}
+    secrets = {
+        inputs(s)["secretName"]: inputs(s)["properties"]["value"]
+        for s in of_type(result, "azure-native:keyvault:Secret")
+        if s.name.startswith("admin-")
+    }
     assert {k: secrets.get(k) for k in want} == want
     assert result.outputs["adminApiIdentifierUri"] == f"api://mystira-admin-api-{stack}"

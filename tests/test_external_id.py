@@ -79,10 +79,12 @@ def test_public_api_exposes_four_scopes_with_stable_ids(stack):
 
 def test_public_api_scope_ids_are_stable_across_runs():
     def ids(result):
-        api = _app(result, "Mystira Public API (prod)")
-        return sorted((inputs(s)["value"], inputs(s)["scopeId"]) for s in of_type(result, SCOPE) if s.parent == api.urn)
+        api = _app(result, "Mystira Public API (dev)")
+        return sorted(
+            (inputs(s)["value"], inputs(s)["scopeId"]) for s in of_type(result, SCOPE) if s.parent == api.urn
+        )
 
-    assert ids(stack_run("prod")) == ids(build_stack("prod", "preview"))
+    assert ids(stack_run("dev")) == ids(stack_run("dev", "preview"))  # two separate runs
 
 
 @pytest.mark.parametrize("stack", ENV_STACKS)
@@ -95,22 +97,33 @@ def test_pwa_is_a_spa_with_the_environment_redirects_and_consented_scopes(stack)
     assert i["fallbackPublicClientEnabled"] is False
     access = {a["resourceAppId"]: a["resourceAccesses"] for a in i["requiredResourceAccesses"]}
     uri = f"api://mystira-public-api-{stack}"
-    assert access[api.outputs["clientId"]] == [{"id": stable_id(uri, "scope", s), "type": "Scope"} for s in SCOPES]
+    assert access[api.outputs["clientId"]] == [
+        {"id": stable_id(uri, "scope", s), "type": "Scope"} for s in SCOPES
+    ]
     assert {a["id"] for a in access[GRAPH_APP_ID]} == {GRAPH_SCOPES["openid"], GRAPH_SCOPES["offline_access"]}
     sps = {inputs(s)["clientId"]: s for s in of_type(result, SP)}
     pwa_sp, api_sp = sps[pwa.outputs["clientId"]], sps[api.outputs["clientId"]]
-    grants = [inputs(g) for g in of_type(result, GRANT) if inputs(g)["servicePrincipalObjectId"] == pwa_sp.outputs["objectId"]]
+    grants = [
+        inputs(g)
+        for g in of_type(result, GRANT)
+        if inputs(g)["servicePrincipalObjectId"] == pwa_sp.outputs["objectId"]
+    ]
     api_grant = next(g for g in grants if g["resourceServicePrincipalObjectId"] == api_sp.outputs["objectId"])
     assert api_grant["claimValues"] == SCOPES
 
 
 def test_no_mobile_client_unless_redirects_are_given():
     assert not [a for a in of_type(stack_run("dev"), APP) if "Mobile" in inputs(a)["displayName"]]
-    result = build_stack("dev", overrides={"externalId": {
-        "tenantId": TENANT,
-        "pwaRedirectUris": ["https://dev.mystira.app/auth/callback"],
-        "mobileRedirectUris": ["msauth.app.mystira.dev://auth"],
-    }})
+    result = build_stack(
+        "dev",
+        overrides={
+            "externalId": {
+                "tenantId": TENANT,
+                "pwaRedirectUris": ["https://dev.mystira.app/auth/callback"],
+                "mobileRedirectUris": ["msauth.app.mystira.dev://auth"],
+            }
+        },
+    )
     assert result.ok, result.error
     mobile = _app(result, "Mystira Mobile (dev)")
     i = inputs(mobile)

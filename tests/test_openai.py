@@ -76,7 +76,7 @@ def test_deployments_are_written_one_after_another(stack):
     # Parallel deployment writes on one account answer 409 Conflict (DESIGN.md section 5).
     deps = of_type(stack_run(stack), DEPLOYMENT)
     assert len(deps) >= 2
-    for earlier, later in zip(deps, deps[1:]):
+    for earlier, later in zip(deps, deps[1:], strict=False):
         assert depends_on(later, earlier), f"{later.name} must wait for {earlier.name}"
         assert not depends_on(earlier, later)
     for d in deps:
@@ -98,10 +98,17 @@ def test_private_endpoint_targets_the_account_in_the_openai_zone(stack):
 
 
 def test_dev_with_public_access_has_no_private_endpoint():
-    result = build_stack("dev", overrides={"openai": {
-        "publicNetworkAccess": True,
-        "deployments": [{"name": "gpt-4o", "model": "gpt-4o", "version": "2024-11-20", "capacity": 10}],
-    }})
+    result = build_stack(
+        "dev",
+        overrides={
+            "openai": {
+                "publicNetworkAccess": True,
+                "deployments": [
+                    {"name": "gpt-4o", "model": "gpt-4o", "version": "2024-11-20", "capacity": 10}
+                ],
+            }
+        },
+    )
     assert result.ok, result.error
     acc = _account(result)
     assert inputs(acc)["properties"]["publicNetworkAccess"] == "Enabled"
@@ -115,7 +122,9 @@ def test_only_story_generator_gets_openai_user_on_the_account(stack):
     acc = _account(result)
     story_id = next(r for r in result.records if r.name == "story-id")
     role_suffix = f"/roleDefinitions/{ROLES['Cognitive Services OpenAI User']}"
-    grants = [r for r in of_type(result, ROLE_ASSIGNMENT) if inputs(r)["roleDefinitionId"].endswith(role_suffix)]
+    grants = [
+        r for r in of_type(result, ROLE_ASSIGNMENT) if inputs(r)["roleDefinitionId"].endswith(role_suffix)
+    ]
     assert len(grants) == 1
     g = inputs(grants[0])
     assert g["scope"] == acc.id
@@ -129,7 +138,11 @@ def test_story_vault_gets_the_endpoint_and_no_key(stack):
     endpoint = _account(result).outputs["properties"]["endpoint"]
     assert endpoint.startswith("https://mys-") and endpoint.endswith(".openai.azure.com/")
     secrets = {inputs(s)["secretName"]: s for s in of_type(result, SECRET)}
-    story = [s for s in of_type(result, SECRET) if s.name.startswith("story-") and s.name.endswith("openai-endpoint")]
+    story = [
+        s
+        for s in of_type(result, SECRET)
+        if s.name.startswith("story-") and s.name.endswith("openai-endpoint")
+    ]
     assert len(story) == 1
     props = story[0].inputs["properties"]
     assert isinstance(props, Secret) or isinstance(props["value"], Secret)  # stays a pulumi secret
@@ -150,7 +163,11 @@ def test_no_code_path_lists_openai_keys():
 def test_account_logs_go_to_log_analytics(stack):
     result = stack_run(stack)
     acc = _account(result)
-    diags = [d for d in result.by_type("azure-native:monitor:DiagnosticSetting") if inputs(d)["resourceUri"] == acc.id]
+    diags = [
+        d
+        for d in result.by_type("azure-native:monitor:DiagnosticSetting")
+        if inputs(d)["resourceUri"] == acc.id
+    ]
     assert len(diags) == 1
     assert inputs(diags[0])["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
 

@@ -29,7 +29,9 @@ def build(p: Platform) -> None:
     for role in s.entra.group_roles:
         if role not in known:
             raise SettingsError(
-                s.file, f"entra.groupRoles.{role}", f"unknown app role; expected one of {', '.join(sorted(known))}"
+                s.file,
+                f"entra.groupRoles.{role}",
+                f"unknown app role; expected one of {', '.join(sorted(known))}",
             )
 
     admin = AdminApps(
