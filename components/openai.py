@@ -154,10 +154,11 @@ class OpenAIAccount(pulumi.ComponentResource):
         self.deployments = deployments
         self.id = account.id
         self.name = account.name
-        # Azure's reported endpoint; until the account exists (a preview) its documented form for a
-        # custom subdomain, so that the Key Vault secret and the export are known ahead of time.
-        subdomain_endpoint = f"https://{args.name}.openai.azure.com/"
-        self.endpoint = account.properties.apply(lambda p: (p.endpoint if p else None) or subdomain_endpoint)
+        # An OpenAI account with a custom subdomain answers at https://<subdomain>.openai.azure.com/
+        # (the value Azure reports in properties.endpoint). Built from the account's name, which is
+        # the subdomain, so it is known at preview (properties.endpoint is not known
+        # until the account exists) and still waits for the account.
+        self.endpoint = pulumi.Output.concat("https://", account.name, ".openai.azure.com/")
         self.principal_id = account.identity.apply(lambda i: i.principal_id if i else None)
         self.deployment_names = [d.name for d in args.deployments]
         self.register_outputs(
