@@ -41,9 +41,20 @@ step "actionlint $(actionlint -version | head -n 1)"
 actionlint -no-color -oneline -shellcheck shellcheck -pyflakes= .github/workflows/*.yml
 
 step "Kubernetes manifests of the dry runs (kubernetes-validate --strict)"
-stack_args=()
-for s in "${ENV_STACKS[@]}"; do stack_args+=(--stack "$s"); done
-.venv/bin/python -m mystira_infra.manifests "${stack_args[@]}" --out "$MANIFESTS" --validate
+# one process per stack, in parallel (each dry run is CPU-bound and single-threaded)
+mkdir -p "$MANIFESTS"
+pids=()
+for s in "${ENV_STACKS[@]}"; do
+  .venv/bin/python -m mystira_infra.manifests --stack "$s" --out "$MANIFESTS" --validate \
+    > "$MANIFESTS/$s.log" 2>&1 &
+  pids+=($!)
+done
+failed=0
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || failed=1
+  cat "$MANIFESTS/${ENV_STACKS[$i]}.log"
+done
+[ "$failed" = 0 ] || { echo "manifests: a dry run or a validation failed" >&2; exit 1; }
 
 step "checkov $(checkov --version) (github_actions, kubernetes)"
 # Skipped checks, each with its reason (inline skips in the workflows carry their own):
@@ -53,6 +64,8 @@ step "checkov $(checkov --version) (github_actions, kubernetes)"
 #  CKV_K8S_15 imagePullPolicy Always: tags are immutable release versions, so IfNotPresent pulls
 #             the same bytes, and a registry outage doesn't stop pods from restarting.
 # Offline: no API key, --skip-download (no guideline fetch), no network verification.
+# One process for both frameworks (startup is most of checkov's time); it prints the
+# github_actions summary once per directory.
 BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false \
   checkov --quiet --compact --skip-download \
   --framework github_actions kubernetes \
@@ -67,9 +80,10 @@ report=$(git ls-files -z | xargs -0 detect-secrets scan -n \
   -p scripts/secret_patterns.py \
   --disable-plugin KeywordDetector --disable-plugin HexHighEntropyString \
   --exclude-files '(^|/)(requirements\.txt|scripts/ci-tools\.txt)$')
-found=$(printf '%s' "$report" | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["results"]
-for f, hits in sorted(r.items()):
-    for h in hits: print(f"{f}:{h[\"line_number\"]}: {h[\"type\"]}")')
+found=$(printf '%s' "$report" | "$PY" -c 'import json, sys
+for f, hits in sorted(json.load(sys.stdin)["results"].items()):
+    for h in hits:
+        print("%s:%s: %s" % (f, h["line_number"], h["type"]))')
 if [ -n "$found" ]; then
   printf 'possible secrets in tracked files:\n%s\n' "$found" >&2
   exit 1

@@ -6,6 +6,7 @@ Workflows are parsed with PyYAML. Note PyYAML reads the key `on` as the boolean 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -269,3 +270,22 @@ def test_checkov_passes_on_the_workflows():
                            "-d", str(WORKFLOWS)], capture_output=True, text=True, cwd=ROOT, timeout=300,
                           env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def test_secret_scan_flags_azure_and_pulumi_credentials(tmp_path):
+    exe = tool("detect-secrets")
+    fake = tmp_path / "leak.txt"
+    # built at run time so that this file itself stays clean for the scan of tracked files
+    lines = [
+        "CLIENT_SECRET=" + "Abc" + "8Q~" + "x7" * 17,
+        "SB=Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=root;Shared" + "AccessKey="
+        + "q" * 43 + "=",
+        "PULUMI_ACCESS_TOKEN=" + "pul-" + "0123456789abcdef" * 2 + "01234567",
+    ]
+    fake.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([exe, "scan", "-n", "-p", str(ROOT / "scripts" / "secret_patterns.py"),
+                           "--disable-plugin", "KeywordDetector", "--disable-plugin", "HexHighEntropyString",
+                           fake.name], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)["results"].get(fake.name, [])
+    assert sorted({h["line_number"] for h in hits}) == [1, 2, 3]
