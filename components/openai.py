@@ -115,6 +115,7 @@ class OpenAIAccount(pulumi.ComponentResource):
                     "model": {"format": "OpenAI", "name": spec.model, "version": spec.version},
                     "version_upgrade_option": VERSION_UPGRADE_OPTION,
                 },
+                tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     depends_on=deployments[-1:],
