@@ -166,6 +166,35 @@ def _system_identity(inputs: dict[str, Any], urn: str) -> dict[str, Any]:
     return {}
 
 
+def user_assigned_identities(inputs: dict[str, Any], urn: str) -> dict[str, Any]:
+    """azure-native v3 takes `identity.userAssignedIdentities` as a list of ids but returns a map
+    id -> {principalId, clientId}: echoing the list back breaks the SDK's output types."""
+    ident = inputs.get("identity")
+    if not isinstance(ident, dict) or not isinstance(ident.get("userAssignedIdentities"), list):
+        return {}
+    ids = [i for i in ident["userAssignedIdentities"] if isinstance(i, str)]  # unknown at preview: left out
+    return {"identity": {**ident, "userAssignedIdentities": {
+        i: {"principalId": guid(urn, i, "principal"), "clientId": guid(urn, i, "client")} for i in ids}}}
+
+
+# Read-only properties that a preview of a new resource shows as unknown even though their parent
+# object is an input (the echoed input would otherwise make them look known, and absent).
+PREVIEW_UNKNOWN: dict[str, tuple[str, ...]] = {
+    "azure-native:containerservice:ManagedCluster": ("oidcIssuerProfile.issuerURL", "identityProfile", "fqdn"),
+}
+
+
+def mark_preview_unknowns(token: str, state: dict[str, Any], unknown: str) -> dict[str, Any]:
+    for path in PREVIEW_UNKNOWN.get(token, ()):
+        *parents, leaf = path.split(".")
+        node = state
+        for key in parents:
+            node[key] = dict(node.get(key) or {})
+            node = node[key]
+        node[leaf] = unknown
+    return state
+
+
 # Computed outputs per type (update mode). Each gets (physical name, inputs, urn, region).
 Computed = Callable[[str, dict[str, Any], str, str], dict[str, Any]]
 COMPUTED: dict[str, Computed] = {

@@ -118,12 +118,15 @@ class AzureMocks(Mocks):
             # azure-native's `name` is an output; Azure fills it from the path parameter. Known at
             # preview too, because the engine's Check computes it from inputs.
             state["name"] = phys
+            state.update(azure.user_assigned_identities(inputs, urn))
         if args.typ.startswith("kubernetes:"):
             meta = dict(inputs.get("metadata") or {})
             meta.setdefault("name", f"{args.name}-{azure.short_hash(urn)}")
             state["metadata"] = {**(args.inputs.get("metadata") or {}), "name": meta["name"]}
         if self.preview:
-            return None, state  # a new resource's id and computed outputs are unknown at preview
+            # A new resource's id and computed outputs are unknown at preview (azure-native marks
+            # read-only properties nested in input objects unknown too: PREVIEW_UNKNOWN).
+            return None, azure.mark_preview_unknowns(args.typ, state, rpc.UNKNOWN)
         state.update(azure.computed_outputs(args.typ, args.name, inputs, urn, self.region))
         rid = state.get("id") if args.typ.startswith("azuread:") else None
         return rid or azure.resource_id(args.typ, args.name, inputs, urn), state
