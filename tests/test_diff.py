@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from mystira_infra.cli import main
-from mystira_infra.insights.diff import category, diff_records, env_tokens, flatten, ignored, normalise, render
+from mystira_infra.insights.diff import (
+    category,
+    diff_records,
+    env_tokens,
+    flatten,
+    ignored,
+    normalise,
+    render,
+)
 from tests.conftest import ROOT, build_stack, stack_run
 
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal"
@@ -36,9 +44,14 @@ def test_categories():
 def test_two_small_stacks_differ_only_in_their_sku():
     a, b = build_stack("demo", directory=FIXTURE), build_stack("demoprod", directory=FIXTURE)
     assert a.ok and b.ok
-    d = diff_records(a.records, b.records, a_name="demo", b_name="demoprod",
-                     a_tokens=env_tokens("demo", "dev", project="minimal-demo"),
-                     b_tokens=env_tokens("demoprod", "prod", project="minimal-demo"))
+    d = diff_records(
+        a.records,
+        b.records,
+        a_name="demo",
+        b_name="demoprod",
+        a_tokens=env_tokens("demo", "dev", project="minimal-demo"),
+        b_tokens=env_tokens("demoprod", "prod", project="minimal-demo"),
+    )
     assert [(c.name, c.path, c.a, c.b, c.category) for c in d.changes] == [
         ("data", "sku.name", "Standard_LRS", "Standard_ZRS", "sku")
     ]
@@ -53,8 +66,14 @@ def test_a_resource_only_in_one_stack_is_listed():
 
 def test_dev_vs_prod_shows_what_a_reviewer_must_read():
     dev, prod = stack_run("dev", "update"), stack_run("prod", "update")
-    d = diff_records(dev.records, prod.records, a_name="dev", b_name="prod",
-                     a_tokens=env_tokens("dev", "dev"), b_tokens=env_tokens("prod", "prod"))
+    d = diff_records(
+        dev.records,
+        prod.records,
+        a_name="dev",
+        b_name="prod",
+        a_tokens=env_tokens("dev", "dev"),
+        b_tokens=env_tokens("prod", "prod"),
+    )
     changes = {(c.name, c.path): (c.a, c.b) for c in d.changes}
     assert changes[("core-vnet", "addressSpace.addressPrefixes")] == (["10.0.0.0/16"], ["10.2.0.0/16"])
     assert changes[("aks-cluster", "sku.tier")] == ("Free", "Standard")

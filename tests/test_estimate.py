@@ -37,17 +37,40 @@ def test_edge_to_unknown_node_is_an_error():
         critical_path({"a": 1}, [("a", "zzz")])
 
 
-def _rec(name: str, type_: str, *, parent: str = "stack", deps: tuple[str, ...] = (), custom: bool = True,
-         inputs: dict | None = None) -> Record:
-    return Record(urn=name, type=type_, name=name, custom=custom, parent=parent, inputs=inputs or {},
-                  dependencies=list(deps), property_dependencies={}, provider="", protect=None,
-                  ignore_changes=[], delete_before_replace=False, custom_timeouts={}, retain_on_delete=False,
-                  additional_secret_outputs=[])
+def _rec(
+    name: str,
+    type_: str,
+    *,
+    parent: str = "stack",
+    deps: tuple[str, ...] = (),
+    custom: bool = True,
+    inputs: dict | None = None,
+) -> Record:
+    return Record(
+        urn=name,
+        type=type_,
+        name=name,
+        custom=custom,
+        parent=parent,
+        inputs=inputs or {},
+        dependencies=list(deps),
+        property_dependencies={},
+        provider="",
+        protect=None,
+        ignore_changes=[],
+        delete_before_replace=False,
+        custom_timeouts={},
+        retain_on_delete=False,
+        additional_secret_outputs=[],
+    )
 
 
 def test_engine_edges_component_dependency_expands_and_custom_parent_waits():
-    rg, zone, link = ("azure-native:resources:ResourceGroup", "azure-native:privatedns:PrivateZone",
-                      "azure-native:privatedns:VirtualNetworkLink")
+    rg, zone, link = (
+        "azure-native:resources:ResourceGroup",
+        "azure-native:privatedns:PrivateZone",
+        "azure-native:privatedns:VirtualNetworkLink",
+    )
     records = [
         _rec("stack", "pulumi:pulumi:Stack", parent="", custom=False),
         _rec("comp", "mystira:network:CoreNetwork", custom=False),

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from mystira_infra import naming
-from mystira_infra.naming import RULES, Namer, NameError, check, stack_suffix
+from mystira_infra.naming import RULES, NameError, Namer, check, stack_suffix
 from tests.conftest import ALL_STACKS, stack_run
 
 DEV = Namer("dev", "southafricanorth", "dev")
@@ -56,8 +56,18 @@ def test_each_rule_rejects_too_long_names(kind):
 def test_each_rule_rejects_bad_characters(kind):
     rule = RULES[kind]
     bad = "ab%cd" if "%" not in rule.charset or "anything but" not in rule.charset else "ab/cd"
-    if kind in ("resource_group", "vnet", "subnet", "nsg", "private_endpoint", "identity",
-                "federated_credential", "action_group", "lock", "aks"):
+    if kind in (
+        "resource_group",
+        "vnet",
+        "subnet",
+        "nsg",
+        "private_endpoint",
+        "identity",
+        "federated_credential",
+        "action_group",
+        "lock",
+        "aks",
+    ):
         bad = "ab*cd" if kind != "lock" else "ab<cd"
     if kind in ("alert", "app_insights"):
         bad = "ab/cd"
@@ -66,10 +76,19 @@ def test_each_rule_rejects_bad_characters(kind):
         check(kind, bad)
 
 
-@pytest.mark.parametrize("kind, name", [
-    ("key_vault", "MysDevKv"), ("storage", "mys-dev-st"), ("registry", "mys_cr"), ("aks_pool", "System"),
-    ("aks_pool", "1pool"), ("postgres", "-psql"), ("redis", "redis-"), ("key_vault", "ab--cd"),
-])
+@pytest.mark.parametrize(
+    "kind, name",
+    [
+        ("key_vault", "MysDevKv"),
+        ("storage", "mys-dev-st"),
+        ("registry", "mys_cr"),
+        ("aks_pool", "System"),
+        ("aks_pool", "1pool"),
+        ("postgres", "-psql"),
+        ("redis", "redis-"),
+        ("key_vault", "ab--cd"),
+    ],
+)
 def test_specific_charset_rules(kind, name):
     with pytest.raises(NameError):
         check(kind, name)
@@ -137,6 +156,8 @@ def test_no_two_environments_share_a_globally_unique_name():
     for stack in ALL_STACKS:
         for kind, name, _ in _used_names(stack):
             if RULES[kind].unique:
-                assert (kind, name) not in owner, f"{kind} {name} used by {owner.get((kind, name))} and {stack}"
+                assert (kind, name) not in owner, (
+                    f"{kind} {name} used by {owner.get((kind, name))} and {stack}"
+                )
                 owner[(kind, name)] = stack
     assert owner

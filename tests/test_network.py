@@ -21,7 +21,9 @@ PLAN = {"dev": "10.0.0.0/16", "staging": "10.1.0.0/16", "prod": "10.2.0.0/16"}
 
 
 def _subnets(stack: str, mode: str = "update"):
-    return {r.name.removeprefix("core-").removesuffix("-snet"): r for r in of_type(stack_run(stack, mode), SUBNET)}
+    return {
+        r.name.removeprefix("core-").removesuffix("-snet"): r for r in of_type(stack_run(stack, mode), SUBNET)
+    }
 
 
 def test_address_plan(env_stack):
@@ -33,7 +35,7 @@ def test_address_plan(env_stack):
     assert all(n.subnet_of(space) for n in nets.values())
     assert nets["aks"].prefixlen == 22  # AKS nodes on a /22
     values = list(nets.values())
-    assert not any(a.overlaps(b) for i, a in enumerate(values) for b in values[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(values) for b in values[i + 1 :])
 
 
 def test_postgres_subnet_is_delegated_and_only_it(env_stack):
@@ -53,8 +55,14 @@ def test_every_subnet_has_an_nsg_denying_internet_inbound(env_stack):
         nsg = attached[0]
         assert subnet.inputs["networkSecurityGroup"]["id"] == nsg.id  # wired to that NSG's id
         rules = nsg.inputs["securityRules"]
-        assert any(r["direction"] == "Inbound" and r["access"] == "Deny" and r["sourceAddressPrefix"] == "Internet"
-                   and r["destinationPortRange"] == "*" and r["protocol"] == "*" for r in rules), role
+        assert any(
+            r["direction"] == "Inbound"
+            and r["access"] == "Deny"
+            and r["sourceAddressPrefix"] == "Internet"
+            and r["destinationPortRange"] == "*"
+            and r["protocol"] == "*"
+            for r in rules
+        ), role
 
 
 def test_subnets_in_one_form_and_written_one_at_a_time(env_stack):
@@ -98,6 +106,8 @@ def test_network_ids_unknown_at_preview_known_after_update(stack):
 
 
 def test_env_stacks_do_not_share_address_space():
-    spaces = [ipaddress.ip_network(of_type(stack_run(s), VNET)[0].inputs["addressSpace"]["addressPrefixes"][0])
-              for s in ENV_STACKS]
-    assert not any(a.overlaps(b) for i, a in enumerate(spaces) for b in spaces[i + 1:])
+    spaces = [
+        ipaddress.ip_network(of_type(stack_run(s), VNET)[0].inputs["addressSpace"]["addressPrefixes"][0])
+        for s in ENV_STACKS
+    ]
+    assert not any(a.overlaps(b) for i, a in enumerate(spaces) for b in spaces[i + 1 :])

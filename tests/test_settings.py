@@ -26,7 +26,7 @@ PREFIX = "mystira-infra:"
 def _raw(stack: str = "dev") -> dict[str, str]:
     """The strings the CLI hands the program for a committed stack file (defaults applied)."""
     config = load_stack_config(load_project(ROOT), stack)
-    return {k[len(PREFIX):]: v for k, v in config.values.items() if k.startswith(PREFIX)}
+    return {k[len(PREFIX) :]: v for k, v in config.values.items() if k.startswith(PREFIX)}
 
 
 def _with(stack: str, key: str, path: str | None, value) -> dict[str, str]:
@@ -70,35 +70,137 @@ def test_committed_stacks_parse():
 BAD_INPUTS = [
     ("missing-required-key", "dev", "postgres", None, "{}", "postgres", "missing required key"),
     ("missing-nested-key", "dev", "postgres", "skuName", _DELETE, "postgres.skuName", "missing required key"),
-    ("wrong-type-int", "dev", "postgres", "storageSizeGb", "big", "postgres.storageSizeGb", "expected an integer"),
-    ("wrong-type-bool", "dev", "redis", "highAvailability", "yes", "redis.highAvailability", "expected true or false"),
+    (
+        "wrong-type-int",
+        "dev",
+        "postgres",
+        "storageSizeGb",
+        "big",
+        "postgres.storageSizeGb",
+        "expected an integer",
+    ),
+    (
+        "wrong-type-bool",
+        "dev",
+        "redis",
+        "highAvailability",
+        "yes",
+        "redis.highAvailability",
+        "expected true or false",
+    ),
     ("wrong-type-top", "dev", "nameGeneration", None, "two", "nameGeneration", "expected an integer"),
-    ("unknown-nested-typo", "dev", "aks", "kubernetesVerison", "1.33", "aks.kubernetesVerison",
-     "did you mean 'kubernetesVersion'"),
+    (
+        "unknown-nested-typo",
+        "dev",
+        "aks",
+        "kubernetesVerison",
+        "1.33",
+        "aks.kubernetesVerison",
+        "did you mean 'kubernetesVersion'",
+    ),
     ("bad-region", "dev", "region", None, "marsnorth", "region", "unsupported region 'marsnorth'"),
     ("bad-cidr", "dev", "network", "subnets.aks", "10.0.0.1/22", "network.subnets.aks", "not a valid CIDR"),
-    ("bad-cidr-text", "dev", "network", "addressSpace", "ten-dot-zero", "network.addressSpace", "not a valid CIDR"),
-    ("subnet-outside-vnet", "dev", "network", "subnets.ingress", "10.9.6.0/24", "network.subnets.ingress",
-     "outside the VNet address space 10.0.0.0/16"),
-    ("overlapping-subnets", "dev", "network", "subnets.ingress", "10.0.4.0/25", "network.subnets.ingress",
-     "overlaps network.subnets.postgres"),
-    ("aks-pool-name-too-long", "dev", "aks", "pools.0.name", "chainworkers01", "aks.pools[0].name",
-     "14 characters; a aks pool name must be 1 to 12"),
-    ("aks-pool-name-bad-chars", "dev", "aks", "pools.0.name", "chain-pool", "aks.pools[0].name",
-     "lowercase letters and digits"),
-    ("negative-count", "dev", "aks", "systemPool.minCount", -1, "aks.systemPool.minCount",
-     "must be greater than zero, got -1"),
-    ("zero-count", "dev", "serviceBus", "capacity", 0, "serviceBus.capacity", "must be greater than zero, got 0"),
-    ("zero-openai-capacity", "dev", "openai", "deployments.0.capacity", 0, "openai.deployments[0].capacity",
-     "greater than zero"),
+    (
+        "bad-cidr-text",
+        "dev",
+        "network",
+        "addressSpace",
+        "ten-dot-zero",
+        "network.addressSpace",
+        "not a valid CIDR",
+    ),
+    (
+        "subnet-outside-vnet",
+        "dev",
+        "network",
+        "subnets.ingress",
+        "10.9.6.0/24",
+        "network.subnets.ingress",
+        "outside the VNet address space 10.0.0.0/16",
+    ),
+    (
+        "overlapping-subnets",
+        "dev",
+        "network",
+        "subnets.ingress",
+        "10.0.4.0/25",
+        "network.subnets.ingress",
+        "overlaps network.subnets.postgres",
+    ),
+    (
+        "aks-pool-name-too-long",
+        "dev",
+        "aks",
+        "pools.0.name",
+        "chainworkers01",
+        "aks.pools[0].name",
+        "14 characters; a aks pool name must be 1 to 12",
+    ),
+    (
+        "aks-pool-name-bad-chars",
+        "dev",
+        "aks",
+        "pools.0.name",
+        "chain-pool",
+        "aks.pools[0].name",
+        "lowercase letters and digits",
+    ),
+    (
+        "negative-count",
+        "dev",
+        "aks",
+        "systemPool.minCount",
+        -1,
+        "aks.systemPool.minCount",
+        "must be greater than zero, got -1",
+    ),
+    (
+        "zero-count",
+        "dev",
+        "serviceBus",
+        "capacity",
+        0,
+        "serviceBus.capacity",
+        "must be greater than zero, got 0",
+    ),
+    (
+        "zero-openai-capacity",
+        "dev",
+        "openai",
+        "deployments.0.capacity",
+        0,
+        "openai.deployments[0].capacity",
+        "greater than zero",
+    ),
     ("zero-name-generation", "dev", "nameGeneration", None, "0", "nameGeneration", "greater than zero"),
     ("unknown-environment", "dev", "environment", None, "qa", "environment", "unknown environment 'qa'"),
-    ("environment-not-stack", "dev", "environment", None, "prod", "environment",
-     "is 'prod' but the stack is 'dev'"),
-    ("unsupported-k8s-version", "prod", "aks", "kubernetesVersion", "1.28", "aks.kubernetesVersion",
-     "not supported by AKS"),
-    ("key-of-other-tier", "shared", "postgres", None, _raw("dev")["postgres"], "postgres",
-     "not used by the shared stack"),
+    (
+        "environment-not-stack",
+        "dev",
+        "environment",
+        None,
+        "prod",
+        "environment",
+        "is 'prod' but the stack is 'dev'",
+    ),
+    (
+        "unsupported-k8s-version",
+        "prod",
+        "aks",
+        "kubernetesVersion",
+        "1.28",
+        "aks.kubernetesVersion",
+        "not supported by AKS",
+    ),
+    (
+        "key-of-other-tier",
+        "shared",
+        "postgres",
+        None,
+        _raw("dev")["postgres"],
+        "postgres",
+        "not used by the shared stack",
+    ),
 ]
 
 
@@ -137,23 +239,47 @@ def test_secret_must_be_a_secure_value():
 
 
 def test_full_path_fails_before_any_resource_is_registered():
-    result = build_stack("dev", overrides={"network": {"addressSpace": "10.0.0.0/16", "subnets": {
-        "aks": "10.0.0.0/22", "postgres": "10.0.4.0/24", "privateEndpoints": "10.0.5.0/24",
-        "ingress": "10.7.0.0/24"}}})
+    result = build_stack(
+        "dev",
+        overrides={
+            "network": {
+                "addressSpace": "10.0.0.0/16",
+                "subnets": {
+                    "aks": "10.0.0.0/22",
+                    "postgres": "10.0.4.0/24",
+                    "privateEndpoints": "10.0.5.0/24",
+                    "ingress": "10.7.0.0/24",
+                },
+            }
+        },
+    )
     assert result.error == (
         "Pulumi.dev.yaml: network.subnets.ingress: 10.7.0.0/24 is outside the VNet address space 10.0.0.0/16"
     )
     assert [r.type for r in result.records] == ["pulumi:pulumi:Stack"]
 
 
-@pytest.mark.parametrize("overrides, want", [
-    ({"region": "atlantis"}, "Pulumi.dev.yaml: region: unsupported region 'atlantis'"),
-    ({"aks": {**yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["mystira-infra:aks"],
-              "systemPool": {"name": "systempoolnumber1", "vmSize": "Standard_D2ds_v5", "minCount": 1,
-                             "maxCount": 3}}},
-     "Pulumi.dev.yaml: aks.systemPool.name: 'systempoolnumber1' is 17 characters"),
-    ({"environment": "staging"}, "Pulumi.dev.yaml: environment: is 'staging' but the stack is 'dev'"),
-])
+@pytest.mark.parametrize(
+    "overrides, want",
+    [
+        ({"region": "atlantis"}, "Pulumi.dev.yaml: region: unsupported region 'atlantis'"),
+        (
+            {
+                "aks": {
+                    **yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["mystira-infra:aks"],
+                    "systemPool": {
+                        "name": "systempoolnumber1",
+                        "vmSize": "Standard_D2ds_v5",
+                        "minCount": 1,
+                        "maxCount": 3,
+                    },
+                }
+            },
+            "Pulumi.dev.yaml: aks.systemPool.name: 'systempoolnumber1' is 17 characters",
+        ),
+        ({"environment": "staging"}, "Pulumi.dev.yaml: environment: is 'staging' but the stack is 'dev'"),
+    ],
+)
 def test_full_path_other_bad_inputs(overrides, want):
     result = build_stack("dev", overrides=overrides)
     assert result.error is not None and result.error.startswith(want)
@@ -162,8 +288,13 @@ def test_full_path_other_bad_inputs(overrides, want):
 
 def _broken_copy(tmp_path: Path, mutate) -> Path:
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "tests", "__pycache__",
-                                                                "benchmarks", "docs", "*.egg-info"))
+    shutil.copytree(
+        ROOT,
+        project,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "tests", "__pycache__", "benchmarks", "docs", "*.egg-info"
+        ),
+    )
     path = project / "Pulumi.dev.yaml"
     doc = yaml.safe_load(path.read_text())
     mutate(doc["config"])
@@ -172,8 +303,13 @@ def _broken_copy(tmp_path: Path, mutate) -> Path:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mystira_infra.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mystira_infra.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_prints_one_line_and_exits_1_on_bad_settings(tmp_path):
@@ -223,7 +359,9 @@ def test_pulumi_yaml_defaults_equal_the_dataclass_defaults():
         field = fields[spec.field]
         if "default" not in entry or field.default is dataclasses.MISSING or entry["default"] in ("", {}, []):
             continue  # empty defaults mean "not set" (a key of the other tier)
-        assert entry["default"] == field.default, f"{key}: Pulumi.yaml {entry['default']!r} != {field.default!r}"
+        assert entry["default"] == field.default, (
+            f"{key}: Pulumi.yaml {entry['default']!r} != {field.default!r}"
+        )
         checked += 1
     assert checked >= 3  # region, costCenter, nameGeneration at least
 

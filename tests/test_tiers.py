@@ -60,8 +60,11 @@ def test_everything_taggable_carries_the_tags(stack):
 
 def _locked_groups(stack: str) -> set[str]:
     result = stack_run(stack)
-    return {result.get(lock.parent).inputs["resourceGroupName"] for lock in of_type(result, LOCK)
-            if result.get(lock.parent).type == RG}
+    return {
+        result.get(lock.parent).inputs["resourceGroupName"]
+        for lock in of_type(result, LOCK)
+        if result.get(lock.parent).type == RG
+    }
 
 
 def test_prod_groups_are_locked_cannot_delete():

@@ -6,6 +6,15 @@ from mystira_infra.insights.estimate import DURATIONS, Estimate, critical_path, 
 from mystira_infra.insights.graph import Graph, build_graph, to_dot, to_mermaid
 
 __all__ = [
-    "DURATIONS", "Change", "Estimate", "Graph", "StackDiff", "build_graph", "critical_path",
-    "diff_records", "estimate_records", "to_dot", "to_mermaid",
+    "DURATIONS",
+    "Change",
+    "Estimate",
+    "Graph",
+    "StackDiff",
+    "build_graph",
+    "critical_path",
+    "diff_records",
+    "estimate_records",
+    "to_dot",
+    "to_mermaid",
 ]

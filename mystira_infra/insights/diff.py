@@ -31,9 +31,18 @@ CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("retention", re.compile(r"retention|softDelete|purge|ttl|timeToLive|backup", re.I)),
     ("count", re.compile(r"count|capacity|maxPods|replicas|instances", re.I)),
     ("size", re.compile(r"size|storage|quota|Gb|memory|cpu", re.I)),
-    ("network", re.compile(r"network|public|address|subnet|firewall|ipRule|acl|privateEndpoint|"
-                           r"defaultAction|outbound|ingress", re.I)),
-    ("security", re.compile(r"auth|rbac|tls|ssl|encryption|disableLocal|localAuth|admin|lock|Critical", re.I)),
+    (
+        "network",
+        re.compile(
+            r"network|public|address|subnet|firewall|ipRule|acl|privateEndpoint|"
+            r"defaultAction|outbound|ingress",
+            re.I,
+        ),
+    ),
+    (
+        "security",
+        re.compile(r"auth|rbac|tls|ssl|encryption|disableLocal|localAuth|admin|lock|Critical", re.I),
+    ),
 )
 ORDER = [c for c, _ in CATEGORIES] + ["other"]
 
@@ -102,26 +111,42 @@ def category(path: str) -> str:
     return "other"
 
 
-def env_tokens(stack: str, environment: str, generation: int = 1, project: str = "mystira-infra") -> list[str]:
+def env_tokens(
+    stack: str, environment: str, generation: int = 1, project: str = "mystira-infra"
+) -> list[str]:
     """The strings that make a value environment-specific: env name, its short form, the name suffix."""
-    tokens = {environment, naming.ENV_SHORT.get(environment, environment),
-              naming.stack_suffix(project, stack, generation)}
+    tokens = {
+        environment,
+        naming.ENV_SHORT.get(environment, environment),
+        naming.stack_suffix(project, stack, generation),
+    }
     return sorted(tokens, key=len, reverse=True)
 
 
 def normalise(value: Any, tokens: list[str]) -> Any:
     if isinstance(value, str):
         for t in tokens:
-            value = re.sub(rf"(?<![A-Za-z0-9]){re.escape(t)}(?![A-Za-z])|(?<=mys){re.escape(t)}|"
-                           rf"(?<=[a-z]{{3}}){re.escape(t)}$", "{env}", value)
+            value = re.sub(
+                rf"(?<![A-Za-z0-9]){re.escape(t)}(?![A-Za-z])|(?<=mys){re.escape(t)}|"
+                rf"(?<=[a-z]{{3}}){re.escape(t)}$",
+                "{env}",
+                value,
+            )
         return value
     if isinstance(value, list):
         return [normalise(v, tokens) for v in value]
     return value
 
 
-def diff_records(a: list[Record], b: list[Record], *, a_name: str = "A", b_name: str = "B",
-                 a_tokens: list[str] = (), b_tokens: list[str] = ()) -> StackDiff:  # type: ignore[assignment]
+def diff_records(
+    a: list[Record],
+    b: list[Record],
+    *,
+    a_name: str = "A",
+    b_name: str = "B",
+    a_tokens: list[str] = (),
+    b_tokens: list[str] = (),
+) -> StackDiff:  # type: ignore[assignment]
     def index(records: list[Record]) -> dict[tuple[str, str], Record]:
         return {(r.type, r.name): r for r in records if r.custom and not r.type.startswith("pulumi:")}
 
@@ -158,9 +183,12 @@ def _show(value: Any, width: int = 48) -> str:
 def render(d: StackDiff, fold: int = 3) -> str:
     """A table, most important categories first. The same change on more than `fold` resources
     (say `tags.Critical` on every prod resource) is one row naming how many resources have it."""
-    lines = [f"Environment diff {d.a} -> {d.b}: {d.matched} resources matched by type and logical name, "
-             f"{len(d.by_resource())} differ ({len(d.changes)} settings); "
-             f"{len(d.only_a)} only in {d.a}, {len(d.only_b)} only in {d.b}", ""]
+    lines = [
+        f"Environment diff {d.a} -> {d.b}: {d.matched} resources matched by type and logical name, "
+        f"{len(d.by_resource())} differ ({len(d.changes)} settings); "
+        f"{len(d.only_a)} only in {d.a}, {len(d.only_b)} only in {d.b}",
+        "",
+    ]
     same: dict[tuple[str, str, str, str], list[str]] = {}
     for c in d.changes:
         same.setdefault((c.category, c.path, _show(c.a), _show(c.b)), []).append(c.name)

@@ -53,47 +53,75 @@ _M = 60.0
 # More specific rows (with `when`) come before the general row of the same type.
 DURATIONS: tuple[Duration, ...] = (
     Duration("azure-native:resources:ResourceGroup", 3, f"seconds: {FACTS}, row 1 (TF logs, steampipe#824)"),
-    Duration("azure-native:network:VirtualNetwork", 8, f"about 8 s: {FACTS}, row 1 (terraform-azurerm-aks#74)"),
+    Duration(
+        "azure-native:network:VirtualNetwork", 8, f"about 8 s: {FACTS}, row 1 (terraform-azurerm-aks#74)"
+    ),
     Duration("azure-native:network:Subnet", 6, f"about 6 s: {FACTS}, row 1"),
     Duration("azure-native:network:NetworkSecurityGroup", 5, f"seconds: {FACTS}, row 1"),
     Duration("azure-native:managedidentity:UserAssignedIdentity", 5, f"seconds: {FACTS}, row 1"),
     Duration("azure-native:managedidentity:FederatedIdentityCredential", 5, f"seconds: {FACTS}, row 3"),
     Duration("azure-native:operationalinsights:Workspace", 7, f"about 7 s: {FACTS}, row 1"),
     Duration("azure-native:applicationinsights:Component", 7, f"seconds: {FACTS}, row 1"),
+    Duration("azure-native:applicationinsights:Workbook", 5, "seconds (estimate)"),
+    Duration("azure-native:containerservice:MaintenanceConfiguration", 10, "seconds (estimate)"),
     Duration("azure-native:privatedns:PrivateZone", 35, f"about 35 s: {FACTS}, row 2 (steampipe#824)"),
     Duration("azure-native:privatedns:VirtualNetworkLink", 45, f"under 1 min: {FACTS}, row 2"),
-    Duration("azure-native:authorization:RoleAssignment", 5,
-             f"seconds (propagation is not waited for by the engine): {FACTS}, row 3"),
+    Duration(
+        "azure-native:authorization:RoleAssignment",
+        5,
+        f"seconds (propagation is not waited for by the engine): {FACTS}, row 3",
+    ),
     Duration("azure-native:authorization:ManagementLockByScope", 3, "seconds (estimate)"),
     Duration("azure-native:keyvault:Vault", 90, f"about 1-2 min (estimate): {FACTS}, row 4"),
     Duration("azure-native:keyvault:Secret", 3, "seconds (estimate)"),
     Duration("azure-native:keyvault:Key", 5, "seconds (estimate)"),
     Duration("azure-native:network:PrivateEndpoint", 90, f"about 1-2 min (estimate): {FACTS}, row 4"),
     Duration("azure-native:network:PrivateDnsZoneGroup", 30, "under 1 min (estimate)"),
-    Duration("azure-native:containerregistry:Registry", 4 * _M, f"about 4 min: {FACTS}, row 5 (aks-baseline)"),
-    Duration("azure-native:containerservice:ManagedCluster", 12 * _M,
-             f"8-15 min standalone, 18 min baseline stamp: {FACTS}, row 6"),
+    Duration(
+        "azure-native:containerregistry:Registry", 4 * _M, f"about 4 min: {FACTS}, row 5 (aks-baseline)"
+    ),
+    Duration(
+        "azure-native:containerservice:ManagedCluster",
+        12 * _M,
+        f"8-15 min standalone, 18 min baseline stamp: {FACTS}, row 6",
+    ),
     Duration("azure-native:containerservice:AgentPool", 5 * _M, "about 5 min per user pool (estimate)"),
-    Duration("azure-native:dbforpostgresql:Server", 25 * _M,
-             f"zone-redundant HA adds a standby, 15-30 min: {FACTS}, row 7",
-             when=("highAvailability.mode", "ZoneRedundant")),
+    Duration(
+        "azure-native:dbforpostgresql:Server",
+        25 * _M,
+        f"zone-redundant HA adds a standby, 15-30 min: {FACTS}, row 7",
+        when=("highAvailability.mode", "ZoneRedundant"),
+    ),
     Duration("azure-native:dbforpostgresql:Server", 10 * _M, f"5-15 min without HA: {FACTS}, row 7"),
-    Duration("azure-native:dbforpostgresql:Configuration", 20, "seconds each, serial on one server (estimate)"),
+    Duration(
+        "azure-native:dbforpostgresql:Configuration", 20, "seconds each, serial on one server (estimate)"
+    ),
     Duration("azure-native:dbforpostgresql:Database", 20, "seconds each, serial on one server (estimate)"),
     Duration("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra", 30, "under 1 min (estimate)"),
     Duration("azure-native:dbforpostgresql:FirewallRule", 20, "seconds (estimate)"),
     Duration("azure-native:cache:Redis", 25 * _M, f"'20+ minutes is typical' (Microsoft): {FACTS}, row 8"),
-    Duration("azure-native:redisenterprise:RedisEnterprise", 15 * _M,
-             f"Azure Managed Redis: no hard data, budget 10-20 min (estimate): {FACTS}, row 9"),
+    Duration(
+        "azure-native:redisenterprise:RedisEnterprise",
+        15 * _M,
+        f"Azure Managed Redis: no hard data, budget 10-20 min (estimate): {FACTS}, row 9",
+    ),
     Duration("azure-native:redisenterprise:Database", 2 * _M, "a few minutes (estimate)"),
     Duration("azure-native:redisenterprise:AccessPolicyAssignment", 30, "under 1 min (estimate)"),
-    Duration("azure-native:servicebus:Namespace", 10 * _M, f"Premium: several minutes up to 20 (estimate): {FACTS}",
-             when=("sku.name", "Premium")),
-    Duration("azure-native:servicebus:Namespace", 2 * _M, f"Standard: under 2 min (estimate): {FACTS}, row 11"),
+    Duration(
+        "azure-native:servicebus:Namespace",
+        10 * _M,
+        f"Premium: several minutes up to 20 (estimate): {FACTS}",
+        when=("sku.name", "Premium"),
+    ),
+    Duration(
+        "azure-native:servicebus:Namespace", 2 * _M, f"Standard: under 2 min (estimate): {FACTS}, row 11"
+    ),
     Duration("azure-native:servicebus:Queue", 5, "seconds (estimate)"),
     Duration("azure-native:servicebus:Topic", 5, "seconds (estimate)"),
     Duration("azure-native:servicebus:Subscription", 5, "seconds (estimate)"),
-    Duration("azure-native:cognitiveservices:Account", 1 * _M, f"about 1 min: {FACTS}, row 10 (chat-copilot#682)"),
+    Duration(
+        "azure-native:cognitiveservices:Account", 1 * _M, f"about 1 min: {FACTS}, row 10 (chat-copilot#682)"
+    ),
     Duration("azure-native:cognitiveservices:Deployment", 90, f"about 1-2 min each, serial: {FACTS}, row 10"),
     Duration("azure-native:communication:", 1 * _M, f"about 1 min: {FACTS}, row 12"),
     Duration("azure-native:storage:StorageAccount", 30, "under 1 min (estimate)"),
@@ -165,8 +193,14 @@ def critical_path(durations: Mapping[str, float], edges: Iterable[tuple[str, str
         path.append(cur)
         cur = waits[cur]
     path.reverse()
-    return Estimate(total=finish[last] if last else 0.0, serial=float(sum(durations.values())), path=path,
-                    start=start, finish=finish, waits_for=waits)
+    return Estimate(
+        total=finish[last] if last else 0.0,
+        serial=float(sum(durations.values())),
+        path=path,
+        start=start,
+        finish=finish,
+        waits_for=waits,
+    )
 
 
 @dataclass
@@ -213,15 +247,20 @@ def render(se: StackEstimate, stack: str, slow_seconds: float = 5 * _M) -> str:
     ]
     for urn in est.path:
         r = se.records[urn]
-        lines.append(f"  {minutes(est.start[urn]):>7}  {minutes(se.rows[urn].seconds):>7}  {r.type}  {r.name}")
-    slow = sorted((u for u, row in se.rows.items() if row.seconds >= slow_seconds),
-                  key=lambda u: -est.finish[u])
+        lines.append(
+            f"  {minutes(est.start[urn]):>7}  {minutes(se.rows[urn].seconds):>7}  {r.type}  {r.name}"
+        )
+    slow = sorted(
+        (u for u, row in se.rows.items() if row.seconds >= slow_seconds), key=lambda u: -est.finish[u]
+    )
     if slow:
         lines += ["", f"Slow resources (>= {minutes(slow_seconds)}) and what they wait for:"]
         for u in slow:
             r, prev = se.records[u], est.waits_for[u]
             why = f"waits for {se.records[prev].type} {se.records[prev].name}" if prev else "starts at once"
-            lines.append(f"  {r.name:<32} start {minutes(est.start[u]):>7}  finish {minutes(est.finish[u]):>7}  {why}")
+            lines.append(
+                f"  {r.name:<32} start {minutes(est.start[u]):>7}  finish {minutes(est.finish[u]):>7}  {why}"
+            )
     defaulted = sorted({r.type for u, r in se.records.items() if se.rows[u] is DEFAULT})
     if defaulted:
         lines += ["", "No duration row (30 s assumed): " + ", ".join(defaulted)]

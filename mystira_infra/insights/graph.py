@@ -126,7 +126,8 @@ def build_graph(records: list[Record]) -> Graph:
 
 
 def short_type(type_: str) -> str:
-    """azure-native:network:Subnet -> network:Subnet; azuread:index/application:Application -> azuread:Application."""
+    """azure-native:network:Subnet -> network:Subnet;
+    azuread:index/application:Application -> azuread:Application."""
     parts = type_.split(":")
     if len(parts) == 3:
         pkg, mod, cls = parts
@@ -156,7 +157,9 @@ def to_mermaid(graph: Graph, title: str = "") -> str:
                 lines.append(f'    subgraph g{gi}c{ci}["{_quote(graph.components[comp])}"]')
                 indent = "      "
             for n in nodes:
-                lines.append(f'{indent}{ids[n.urn]}["{_quote(n.name)}<br/><small>{short_type(n.type)}</small>"]')
+                lines.append(
+                    f'{indent}{ids[n.urn]}["{_quote(n.name)}<br/><small>{short_type(n.type)}</small>"]'
+                )
             if comp:
                 lines.append("    end")
         lines.append("  end")
