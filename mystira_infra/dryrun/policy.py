@@ -414,12 +414,15 @@ def run_pack(
             if not rec.custom or rec.type.startswith("pulumi:providers:") and rec.name.startswith("default"):
                 continue
             provider = _provider_for(rec, by_urn)
+            # Deserialized once; each policy gets its own proxy (a fresh copy, as the analyzer
+            # deserializes per policy), so one policy's writes never reach the next.
+            base = deserialize_properties(plain(rec.inputs))
             for p in resource_policies:
                 eff = effective[p.name]
                 level = "mandatory" if eff.level == "remediate" else eff.level
                 args = ResourceValidationArgs(
                     rec.type,
-                    analyzer_props(rec.inputs),
+                    unknown_checking_proxy(base),
                     rec.urn,
                     rec.name,
                     policy_options(rec),
