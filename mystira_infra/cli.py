@@ -48,7 +48,7 @@ def _run_ok(cwd: str, stack: str) -> RunResult:
 def _graph(args: argparse.Namespace) -> int:
     from mystira_infra.insights import graph
 
-    g = graph.build_graph(_run_ok(args.cwd, args.stack).records)
+    g = graph.build_graph(_run_ok(args.cwd, args.stack).records, reduce=not args.all_edges)
     title = f"{args.stack}: resources by resource group and component"
     print(graph.to_dot(g, title) if args.format == "dot" else graph.to_mermaid(g, title))
     return 0
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--stack", "-s", required=True)
     g.add_argument("--cwd", "-C", default=".")
     g.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    g.add_argument("--all-edges", action="store_true", help="every dependency, not the transitive reduction")
     g.set_defaults(func=_graph)
 
     d = sub.add_parser("diff", help="what differs between two stacks, per logical resource")

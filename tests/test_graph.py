@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mystira_infra.cli import main
-from mystira_infra.insights.graph import NO_GROUP, build_graph, to_dot, to_mermaid
+from mystira_infra.insights.graph import NO_GROUP, build_graph, to_dot, to_mermaid, transitive_reduction
 from tests.conftest import ENV_STACKS, stack_run
 
 
@@ -70,3 +70,31 @@ def test_resources_outside_a_group_go_to_the_no_group_bucket():
     outside = [n for n in g.nodes.values() if n.group == NO_GROUP]
     assert all(not n.type.startswith("azure-native:resources:") for n in outside)
     assert list(g.groups())[-1] == NO_GROUP or not outside
+
+
+def test_transitive_reduction_drops_only_implied_edges():
+    edges = [("rg", "vnet"), ("vnet", "snet"), ("rg", "snet"), ("rg", "zone")]
+    assert transitive_reduction(edges) == [("rg", "vnet"), ("vnet", "snet"), ("rg", "zone")]
+
+
+def test_reduced_graph_keeps_every_ordering_and_fits_github_mermaid():
+    full = build_graph(stack_run("prod").records)
+    reduced = build_graph(stack_run("prod").records, reduce=True)
+    assert set(reduced.edges) <= set(full.edges) and len(reduced.edges) < len(full.edges)
+
+    def closure(edges):
+        out: dict[str, set[str]] = {}
+        for a, b in edges:
+            out.setdefault(a, set()).add(b)
+        changed = True
+        while changed:
+            changed = False
+            for a in list(out):
+                more = set().union(*(out.get(b, set()) for b in out[a])) - out[a]
+                if more:
+                    out[a] |= more
+                    changed = True
+        return out
+
+    assert closure(full.edges) == closure(reduced.edges)
+    assert len(reduced.edges) <= 500  # GitHub's Mermaid maxEdges

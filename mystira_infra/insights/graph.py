@@ -8,6 +8,8 @@ with dependency edges; rendered as Mermaid (renders in GitHub comments) or Graph
 - A resource's component is its nearest ComponentResource ancestor (not the stack).
 - Edges are `dependencies` (inputs that are other resources' outputs, and `depends_on`), with a
   dependency on a component expanded to that component's custom descendants, as the SDK does.
+  The command draws the transitive reduction (an edge implied by a longer path is left out, so
+  prod stays under GitHub's Mermaid limit of 500 edges); `--all-edges` draws every one.
 """
 
 from __future__ import annotations
@@ -57,6 +59,26 @@ class Graph:
         return dict(sorted(out.items(), key=lambda kv: (kv[0] == NO_GROUP, kv[0])))
 
 
+def transitive_reduction(edges: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop an edge a -> c when a path a -> b -> ... -> c exists: same ordering, fewer arrows
+    (every resource depends on its resource group; the diagram shows that by grouping)."""
+    out: dict[str, set[str]] = {}
+    for a, b in edges:
+        out.setdefault(a, set()).add(b)
+
+    def reachable_without(a: str, skip: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [n for n in out.get(a, ()) if n != skip]
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(out.get(n, ()))
+        return seen
+
+    return [(a, b) for a, b in edges if b not in reachable_without(a, b)]
+
+
 def expand_dependencies(records: list[Record]) -> dict[str, list[str]]:
     """urn -> the custom resources it waits for (component dependencies expanded to descendants)."""
     by_urn = {r.urn: r for r in records}
@@ -82,7 +104,8 @@ def expand_dependencies(records: list[Record]) -> dict[str, list[str]]:
     return deps
 
 
-def build_graph(records: list[Record]) -> Graph:
+def build_graph(records: list[Record], *, reduce: bool = False) -> Graph:
+    """`reduce`: keep only the edges not implied by others (see `transitive_reduction`)."""
     by_urn = {r.urn: r for r in records}
     graph = Graph()
 
@@ -122,6 +145,8 @@ def build_graph(records: list[Record]) -> Graph:
     for urn, deps in expand_dependencies(records).items():
         if urn in graph.nodes:
             graph.edges += [(d, urn) for d in deps if d in graph.nodes]
+    if reduce:
+        graph.edges = transitive_reduction(graph.edges)
     return graph
 
 
