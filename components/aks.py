@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import containerservice, managedidentity
+from pulumi_azure_native import containerservice, managedidentity, monitor
 
 from components import interfaces
 
@@ -77,6 +77,7 @@ class AksClusterArgs:
     deployer_object_id: pulumi.Input[str] | None = None
     workspace_id: pulumi.Input[str] | None = None  # Log Analytics: Container Insights, Defender, diagnostics
     registry_id: pulumi.Input[str] | None = None  # shared registry: AcrPull for the kubelet identity
+    data_collection_rule_name: str = ""  # Container Insights DCR (needed with a workspace)
     create_timeout: str = "60m"
 
 
@@ -319,7 +320,41 @@ class AksCluster(pulumi.ComponentResource):
                 principal_id=self.kubelet_object_id, principal_type="ServicePrincipal",
                 subscription_id=args.subscription_id, parent=self)
 
+        self.data_collection_rule: monitor.DataCollectionRule | None = None
         if args.workspace_id is not None:
+            # With Entra auth (useAADAuth) the Container Insights agent reads what to collect from
+            # a data collection rule associated with the cluster: without one it sends nothing.
+            if not args.data_collection_rule_name:
+                raise ValueError(f"{name}: a workspace needs data_collection_rule_name for Container Insights")
+            streams = ["Microsoft-ContainerInsights-Group-Default"]
+            dcr = monitor.DataCollectionRule(
+                f"{name}-insights-dcr",
+                data_collection_rule_name=args.data_collection_rule_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                kind="Linux",
+                description="Container Insights for the AKS cluster (mystira-infra)",
+                data_sources={"extensions": [{
+                    "name": "ContainerInsightsExtension",
+                    "extension_name": "ContainerInsights",
+                    "streams": streams,
+                    "extension_settings": {"dataCollectionSettings": {
+                        "interval": "1m", "namespaceFilteringMode": "Off", "enableContainerLogV2": True}},
+                }]},
+                destinations={"log_analytics": [{"name": "workspace", "workspace_resource_id": args.workspace_id}]},
+                data_flows=[{"streams": streams, "destinations": ["workspace"]}],
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            monitor.DataCollectionRuleAssociation(
+                f"{name}-insights-dcra",
+                association_name="ContainerInsightsExtension",
+                resource_uri=cluster.id,
+                data_collection_rule_id=dcr.id,
+                description="Container Insights data collection for this cluster",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.data_collection_rule = dcr
             interfaces.diagnostics(name, resource_id=cluster.id, workspace_id=args.workspace_id, parent=self,
                                    log_categories=AKS_LOG_CATEGORIES)
 

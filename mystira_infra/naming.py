@@ -65,6 +65,7 @@ RULES: dict[str, Rule] = {
     "aks_pool": Rule("", 1, 12, r"[a-z][a-z0-9]*", "lowercase letters and digits, starting with a letter"),
     "identity": Rule("id", 3, 128, r"[a-zA-Z0-9][\w-]*", "letters, digits, - _"),
     "federated_credential": Rule("fic", 3, 120, r"[a-zA-Z0-9][\w-]*", "letters, digits, - _"),
+    "data_collection_rule": Rule("dcr", 1, 64, r"[a-zA-Z0-9]([\w.-]*\w)?", "letters, digits, - _ ."),
     "key_vault": Rule("kv", 3, 24, r"[a-z][a-z0-9]*", "letters and digits, starting with a letter",
                       squashed=True, unique=True),
     "storage": Rule("st", 3, 24, r"[a-z0-9]+", "lowercase letters and digits", squashed=True, unique=True),

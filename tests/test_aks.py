@@ -255,6 +255,19 @@ def test_cluster_logs_and_container_insights_go_to_the_workspace(env_stack, mode
     assert got["addonProfiles"]["omsagent"]["enabled"] is True
     assert got["addonProfiles"]["omsagent"]["config"]["useAADAuth"] == "true"
     assert got["securityProfile"]["defender"]["securityMonitoring"] == {"enabled": True}
+    # With Entra auth the agent collects only what an associated data collection rule says.
+    dcr = r.one("azure-native:monitor:DataCollectionRule", "aks-insights-dcr")
+    dcra = r.one("azure-native:monitor:DataCollectionRuleAssociation", "aks-insights-dcra")
+    rule = inputs(dcr)
+    [ext] = rule["dataSources"]["extensions"]
+    assert ext["extensionName"] == "ContainerInsights"
+    [dest] = rule["destinations"]["logAnalytics"]
+    assert rule["dataFlows"] == [{"streams": ext["streams"], "destinations": [dest["name"]]}]
+    assert c.urn in dcra.property_dependencies["resourceUri"]
+    assert dcr.urn in dcra.property_dependencies["dataCollectionRuleId"]
+    if mode == "update":
+        assert dest["workspaceResourceId"] == workspace.id
+        assert inputs(dcra)["resourceUri"] == c.id and inputs(dcra)["dataCollectionRuleId"] == dcr.id
 
 
 # ------------------------------------------------------------------ the Kubernetes provider

@@ -98,6 +98,9 @@ ARM_PATHS: dict[str, tuple[str, str]] = {
         "Microsoft.Communication/communicationServices/{}", "communicationServiceName"),
     "azure-native:communication:EmailService": ("Microsoft.Communication/emailServices/{}", "emailServiceName"),
     "azure-native:communication:Domain": ("Microsoft.Communication/emailServices/{emailServiceName}/domains/{}", "domainName"),
+    "azure-native:monitor:DataCollectionRule": ("Microsoft.Insights/dataCollectionRules/{}", "dataCollectionRuleName"),
+    "azure-native:monitor:DataCollectionRuleAssociation": (
+        "{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{}", "associationName"),
     "azure-native:authorization:RoleAssignment": (
         "{scope}/providers/Microsoft.Authorization/roleAssignments/{}", "roleAssignmentName"),
     "azure-native:authorization:ManagementLockByScope": ("{scope}/providers/Microsoft.Authorization/locks/{}", "lockName"),
@@ -129,7 +132,7 @@ def arm_id(token: str, name: str, inputs: dict[str, Any]) -> str:
         path = f"Microsoft.{module.capitalize()}/{typ[0].lower()}{typ[1:]}s/{{}}"
     filled = re.sub(r"\{(\w+)\}", lambda m: str(inputs.get(m.group(1), m.group(1))), path.replace("{}", phys))
     filled = filled.replace("{sub}", SUBSCRIPTION_ID)
-    if path.startswith("{scope}") or path.startswith("/subscriptions"):
+    if path.startswith(("{scope}", "{resourceUri}", "/subscriptions")):  # extension resources
         return filled.replace("/subscriptions/sub/", f"/subscriptions/{SUBSCRIPTION_ID}/")
     return f"{sub}/resourceGroups/{rg}/providers/{filled}"
 

@@ -86,6 +86,7 @@ def build(p: Platform) -> None:
             deployer_object_id=p.deployer_object_id,
             workspace_id=workspace_id,
             registry_id=require_shared(p.shared, "registryId"),
+            data_collection_rule_name=p.namer("data_collection_rule", "aks"),
         ),
         opts=pulumi.ResourceOptions(parent=p.core_rg),
     )
