@@ -43,8 +43,15 @@ def check_subject(subject: str) -> str:
 
 # Roles the deploy identities may hand out: every role the program assigns (interfaces.ROLES),
 # except the privileged ones, delegation itself, and AcrPush (only the build pipeline pushes).
-NOT_DELEGABLE = frozenset({"Owner", "Contributor", "User Access Administrator",
-                           "Role Based Access Control Administrator", "AcrPush"})
+NOT_DELEGABLE = frozenset(
+    {
+        "Owner",
+        "Contributor",
+        "User Access Administrator",
+        "Role Based Access Control Administrator",
+        "AcrPush",
+    }
+)
 DELEGABLE_PRINCIPAL_TYPES = ("ServicePrincipal", "Group")
 
 # Microsoft Graph and its application permission Application.ReadWrite.OwnedBy (same in every
@@ -82,12 +89,16 @@ LOCKS_PREFIX = ".pulumi/locks/"
 
 def delegable_roles() -> dict[str, str]:
     """Role name -> GUID of the roles an environment deploy identity may assign."""
-    return {name: guid for name, guid in interfaces.ROLES.items()
-            if name not in NOT_DELEGABLE and guid not in interfaces.PRIVILEGED_ROLES}
+    return {
+        name: guid
+        for name, guid in interfaces.ROLES.items()
+        if name not in NOT_DELEGABLE and guid not in interfaces.PRIVILEGED_ROLES
+    }
 
 
-def rbac_admin_condition(role_guids: list[str] | tuple[str, ...],
-                         principal_types: tuple[str, ...] = DELEGABLE_PRINCIPAL_TYPES) -> str:
+def rbac_admin_condition(
+    role_guids: list[str] | tuple[str, ...], principal_types: tuple[str, ...] = DELEGABLE_PRINCIPAL_TYPES
+) -> str:
     """ABAC condition (version 2.0) for 'Role Based Access Control Administrator': create and delete
     only assignments of `role_guids`, only to `principal_types`."""
     guids = ", ".join(sorted(role_guids))
@@ -96,7 +107,8 @@ def rbac_admin_condition(role_guids: list[str] | tuple[str, ...],
     def clause(action: str, source: str) -> str:
         return (
             f"((!(ActionMatches{{'Microsoft.Authorization/roleAssignments/{action}'}})) OR "
-            f"(@{source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{guids}}} "
+            f"(@{source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
+            f"ForAnyOfAnyValues:GuidEquals {{{guids}}} "
             f"AND @{source}[Microsoft.Authorization/roleAssignments:PrincipalType] "
             f"ForAnyOfAnyValues:StringEqualsIgnoreCase {{{types}}}))"
         )
@@ -107,9 +119,11 @@ def rbac_admin_condition(role_guids: list[str] | tuple[str, ...],
 def locks_only_write_condition() -> str:
     """ABAC condition for the state role: reads anywhere, writes and deletes only lock files."""
     not_writes = " AND ".join(f"!(ActionMatches{{'{a}'}})" for a in BLOB_WRITE_ACTIONS)
-    return (f"(({not_writes}) OR "
-            f"(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] "
-            f"StringLike '{LOCKS_PREFIX}*'))")
+    return (
+        f"(({not_writes}) OR "
+        f"(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] "
+        f"StringLike '{LOCKS_PREFIX}*'))"
+    )
 
 
 @dataclass(frozen=True)
@@ -138,7 +152,9 @@ class DeployIdentity(pulumi.ComponentResource):
     principal_id: pulumi.Output[str]
     application_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: DeployIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: DeployIdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:shared:DeployIdentity", name, None, opts)
         if not args.subjects:
             raise ValueError(f"{name}: a deploy identity needs at least one federated subject")
@@ -195,5 +211,9 @@ class DeployIdentity(pulumi.ComponentResource):
         self.principal_id = sp.object_id
         self.application_id = app.id
         self.register_outputs(
-            {"client_id": self.client_id, "principal_id": self.principal_id, "application_id": self.application_id}
+            {
+                "client_id": self.client_id,
+                "principal_id": self.principal_id,
+                "application_id": self.application_id,
+            }
         )

@@ -75,7 +75,9 @@ class Email(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         if args.workspace_id is not None:
-            interfaces.diagnostics(f"{name}-acs", resource_id=acs.id, workspace_id=args.workspace_id, parent=acs)
+            interfaces.diagnostics(
+                f"{name}-acs", resource_id=acs.id, workspace_id=args.workspace_id, parent=acs
+            )
         self.email_service = email_service
         self.domain = domain
         self.communication_service = acs
@@ -83,9 +85,11 @@ class Email(pulumi.ComponentResource):
         self.endpoint = acs.host_name.apply(lambda h: f"https://{h}/")
         self.sender_domain = domain.from_sender_domain
         self.sender_address = domain.from_sender_domain.apply(lambda d: f"{DEFAULT_SENDER}@{d}")
-        self.register_outputs({
-            "communication_service_id": self.communication_service_id,
-            "endpoint": self.endpoint,
-            "sender_domain": self.sender_domain,
-            "sender_address": self.sender_address,
-        })
+        self.register_outputs(
+            {
+                "communication_service_id": self.communication_service_id,
+                "endpoint": self.endpoint,
+                "sender_domain": self.sender_domain,
+                "sender_address": self.sender_address,
+            }
+        )

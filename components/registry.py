@@ -39,7 +39,9 @@ class ContainerRegistry(pulumi.ComponentResource):
     name: pulumi.Output[str]
     login_server: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:shared:ContainerRegistry", name, None, opts)
         public = bool(args.push_ip_ranges)
         registry = containerregistry.Registry(
@@ -55,28 +57,43 @@ class ContainerRegistry(pulumi.ComponentResource):
             public_network_access="Enabled" if public else "Disabled",
             network_rule_set={
                 "default_action": "Deny",  # nothing reaches the public endpoint unless listed
-                "ip_rules": [{"i_p_address_or_range": cidr, "action": "Allow"} for cidr in args.push_ip_ranges],
+                "ip_rules": [
+                    {"i_p_address_or_range": cidr, "action": "Allow"} for cidr in args.push_ip_ranges
+                ],
             },
             # Trusted Microsoft services (e.g. Defender image scanning) keep their managed access.
             network_rule_bypass_options="AzureServices",
             # Regional data endpoints: firewall and private endpoints cover layer downloads too.
             data_endpoint_enabled=True,
             policies={
-                "retention_policy": {"status": "enabled", "days": args.retention_days},  # purge untagged manifests
+                "retention_policy": {
+                    "status": "enabled",
+                    "days": args.retention_days,
+                },  # purge untagged manifests
                 # Azure allows disabling exports only with public network access Disabled.
                 "export_policy": {"status": "enabled" if public else "disabled"},
-                "quarantine_policy": {"status": "disabled"},  # no scanner gate wired yet; pushes are usable at once
-                "trust_policy": {"status": "disabled", "type": "Notary"},  # Notary v1 is retired; sign with Notation
+                "quarantine_policy": {
+                    "status": "disabled"
+                },  # no scanner gate wired yet; pushes are usable at once
+                "trust_policy": {
+                    "status": "disabled",
+                    "type": "Notary",
+                },  # Notary v1 is retired; sign with Notation
             },
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         if args.lock:
-            interfaces.lock(f"{name}-cr", scope=registry.id, parent=registry,
-                            reason="Holds every environment's images: remove the lock deliberately before deleting.")
+            interfaces.lock(
+                f"{name}-cr",
+                scope=registry.id,
+                parent=registry,
+                reason="Holds every environment's images: remove the lock deliberately before deleting.",
+            )
         if args.workspace_id is not None:
-            interfaces.diagnostics(f"{name}-cr", resource_id=registry.id, workspace_id=args.workspace_id,
-                                   parent=registry)
+            interfaces.diagnostics(
+                f"{name}-cr", resource_id=registry.id, workspace_id=args.workspace_id, parent=registry
+            )
         self.registry = registry
         self.id = registry.id
         self.name = registry.name

@@ -39,7 +39,8 @@ class SharedLogs(pulumi.ComponentResource):
             retention_in_days=args.retention_days,
             features={
                 "disable_local_auth": True,  # no shared-key ingestion: Entra tokens only
-                "enable_log_access_using_only_resource_permissions": True,  # readers see only their resources' logs
+                # Readers see only their resources' logs.
+                "enable_log_access_using_only_resource_permissions": True,
             },
             # Diagnostic settings deliver over the public endpoints (no private link scope here); Entra-only.
             public_network_access_for_ingestion="Enabled",

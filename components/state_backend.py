@@ -84,7 +84,10 @@ class StateBackend(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             blob_services_name="default",
             is_versioning_enabled=True,  # every state write keeps the previous version
-            delete_retention_policy={"enabled": True, "days": args.soft_delete_days},  # deleted blobs recoverable
+            delete_retention_policy={
+                "enabled": True,
+                "days": args.soft_delete_days,
+            },  # deleted blobs recoverable
             container_delete_retention_policy={"enabled": True, "days": args.soft_delete_days},
             opts=pulumi.ResourceOptions(parent=account),
         )
@@ -99,23 +102,34 @@ class StateBackend(pulumi.ComponentResource):
         if args.workspace_id is not None:
             # Blob reads, writes and deletes (who touched which stack's state); blob services have
             # their own metric categories, so no AllMetrics here.
-            interfaces.diagnostics(f"{name}-blob", resource_id=blob_service.id, workspace_id=args.workspace_id,
-                                   parent=blob_service, metrics=False)
+            interfaces.diagnostics(
+                f"{name}-blob",
+                resource_id=blob_service.id,
+                workspace_id=args.workspace_id,
+                parent=blob_service,
+                metrics=False,
+            )
         if args.lock:
-            interfaces.lock(f"{name}-st", scope=account.id, parent=account,
-                            reason="Holds the Pulumi state of every stack: remove the lock deliberately before deleting.")
+            interfaces.lock(
+                f"{name}-st",
+                scope=account.id,
+                parent=account,
+                reason="Holds the Pulumi state of every stack: remove the lock deliberately before deleting.",
+            )
         self.account = account
         self.container = container
         self.account_id = account.id
         self.account_name = account.name
         self.container_id = container.id
         self.container_name = container.name
-        self.register_outputs({
-            "account_id": self.account_id,
-            "account_name": self.account_name,
-            "container_id": self.container_id,
-            "container_name": self.container_name,
-        })
+        self.register_outputs(
+            {
+                "account_id": self.account_id,
+                "account_name": self.account_name,
+                "container_id": self.container_id,
+                "container_name": self.container_name,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -152,7 +166,8 @@ class SecretsKey(pulumi.ComponentResource):
                 "enable_rbac_authorization": True,  # Azure RBAC, no access policies (they grant silently)
                 "enable_soft_delete": True,  # a deleted vault or key is recoverable ...
                 "soft_delete_retention_in_days": args.soft_delete_retention_days,
-                "enable_purge_protection": True,  # ... and nobody can purge it early: losing the key loses every secret
+                # ... and nobody can purge it early: losing the key loses every secret.
+                "enable_purge_protection": True,
                 "enabled_for_deployment": False,  # no VM, ARM-template or disk-encryption access
                 "enabled_for_template_deployment": False,
                 "enabled_for_disk_encryption": False,
@@ -179,16 +194,27 @@ class SecretsKey(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=vault),
         )
         if args.workspace_id is not None:
-            interfaces.diagnostics(f"{name}-kv", resource_id=vault.id, workspace_id=args.workspace_id, parent=vault)
+            interfaces.diagnostics(
+                f"{name}-kv", resource_id=vault.id, workspace_id=args.workspace_id, parent=vault
+            )
         if args.lock:
-            interfaces.lock(f"{name}-kv", scope=vault.id, parent=vault,
-                            reason="Holds the key to every stack's secrets: remove the lock deliberately before deleting.")
+            interfaces.lock(
+                f"{name}-kv",
+                scope=vault.id,
+                parent=vault,
+                reason="Holds the key to every stack's secrets: remove the lock deliberately before deleting",
+            )
         self.vault = vault
         self.key = key
         self.vault_id = vault.id
         self.vault_name = vault.name
         self.key_id = key.id
         self.key_uri = key.key_uri
-        self.register_outputs({
-            "vault_id": self.vault_id, "vault_name": self.vault_name, "key_id": self.key_id, "key_uri": self.key_uri,
-        })
+        self.register_outputs(
+            {
+                "vault_id": self.vault_id,
+                "vault_name": self.vault_name,
+                "key_id": self.key_id,
+                "key_uri": self.key_uri,
+            }
+        )

@@ -53,7 +53,9 @@ class Step:
     shell: bool = False  # only when argv holds a $(...) the operator's shell must expand
 
     def render(self) -> str:
-        prefix = " ".join(f"{k}={shlex.quote(v) if not v.startswith('<') else v}" for k, v in self.env.items())
+        prefix = " ".join(
+            f"{k}={shlex.quote(v) if not v.startswith('<') else v}" for k, v in self.env.items()
+        )
         command = " ".join(a if a.startswith("$(") else shlex.quote(a) for a in self.argv)
         return f"{prefix} {command}".strip()
 
@@ -98,21 +100,45 @@ def parse_args(argv: Sequence[str] | None = None, names: Names | None = None) ->
     )
     parser.add_argument("--subscription-id", required=True, help="Azure subscription to deploy into (a GUID)")
     parser.add_argument("--dry-run", action="store_true", help="print the exact commands; run nothing")
-    parser.add_argument("--local-state", type=Path, default=Path.home() / ".mystira-infra-bootstrap",
-                        help="directory of the temporary local backend (default: %(default)s)")
-    parser.add_argument("--storage-account", default=names.storage_account,
-                        help="state storage account (default from Pulumi.shared.yaml: %(default)s)")
-    parser.add_argument("--vault", default=names.vault,
-                        help="Key Vault holding the pulumi-secrets key (default: %(default)s)")
-    parser.add_argument("--state-resource-group", default=names.state_resource_group,
-                        help="resource group of the state account and vault (default: %(default)s)")
-    parser.add_argument("--environments", nargs="*", default=list(names.environments),
-                        help="environment stacks to create in the new backend (default: %(default)s)")
-    parser.add_argument("--operator-object-id", default=None,
-                        help="object id to grant state and key access (default: the signed-in az user)")
-    parser.add_argument("--operator-type", choices=("User", "ServicePrincipal"), default="User",
-                        help="principal type of the operator (default: %(default)s)")
-    parser.add_argument("--yes", action="store_true", help="pass --yes to `pulumi up` (no confirmation prompt)")
+    parser.add_argument(
+        "--local-state",
+        type=Path,
+        default=Path.home() / ".mystira-infra-bootstrap",
+        help="directory of the temporary local backend (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--storage-account",
+        default=names.storage_account,
+        help="state storage account (default from Pulumi.shared.yaml: %(default)s)",
+    )
+    parser.add_argument(
+        "--vault", default=names.vault, help="Key Vault holding the pulumi-secrets key (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--state-resource-group",
+        default=names.state_resource_group,
+        help="resource group of the state account and vault (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--environments",
+        nargs="*",
+        default=list(names.environments),
+        help="environment stacks to create in the new backend (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--operator-object-id",
+        default=None,
+        help="object id to grant state and key access (default: the signed-in az user)",
+    )
+    parser.add_argument(
+        "--operator-type",
+        choices=("User", "ServicePrincipal"),
+        default="User",
+        help="principal type of the operator (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="pass --yes to `pulumi up` (no confirmation prompt)"
+    )
     parser.add_argument("--from-step", type=int, default=1, help="resume at this step number (default: 1)")
     args = parser.parse_args(argv)
 
@@ -135,11 +161,15 @@ def plan(args: argparse.Namespace) -> list[Step]:
     """Every step, in order, with exact arguments."""
     provider = secrets_provider(args.vault)
     sub = args.subscription_id
-    account_id = (f"/subscriptions/{sub}/resourceGroups/{args.state_resource_group}/providers/"
-                  f"Microsoft.Storage/storageAccounts/{args.storage_account}")
+    account_id = (
+        f"/subscriptions/{sub}/resourceGroups/{args.state_resource_group}/providers/"
+        f"Microsoft.Storage/storageAccounts/{args.storage_account}"
+    )
     container_scope = f"{account_id}/blobServices/default/containers/{STATE_CONTAINER}"
-    key_scope = (f"/subscriptions/{sub}/resourceGroups/{args.state_resource_group}/providers/"
-                 f"Microsoft.KeyVault/vaults/{args.vault}/keys/{SECRETS_KEY}")
+    key_scope = (
+        f"/subscriptions/{sub}/resourceGroups/{args.state_resource_group}/providers/"
+        f"Microsoft.KeyVault/vaults/{args.vault}/keys/{SECRETS_KEY}"
+    )
     operator = args.operator_object_id or SIGNED_IN_USER
     checkpoint = str(args.local_state / "shared.checkpoint.json")
     # Never printed or passed on the command line: the operator's environment supplies it.
@@ -148,38 +178,80 @@ def plan(args: argparse.Namespace) -> list[Step]:
     kv_cli = {"AZURE_KEYVAULT_AUTH_VIA_CLI": "true"}
 
     def grant(role: str, scope: str) -> tuple[str, ...]:
-        return ("az", "role", "assignment", "create", "--assignee-object-id", operator,
-                "--assignee-principal-type", args.operator_type, "--role", role, "--scope", scope)
+        return (
+            "az",
+            "role",
+            "assignment",
+            "create",
+            "--assignee-object-id",
+            operator,
+            "--assignee-principal-type",
+            args.operator_type,
+            "--role",
+            role,
+            "--scope",
+            scope,
+        )
 
     steps = [
         Step("Select the subscription", ("az", "account", "set", "--subscription", sub)),
-        Step("Log in to a local, temporary backend",
-             ("pulumi", "login", f"file://{args.local_state}")),
-        Step("Create the shared stack with a passphrase (it holds no secrets yet)",
-             ("pulumi", "stack", "init", "shared", "--secrets-provider", "passphrase"), passphrase),
-        Step("Create the shared resources: registry, email, state account, Key Vault key, CI identities",
-             ("pulumi", "up", "--stack", "shared", *(["--yes"] if args.yes else [])), passphrase),
-        Step("Give the operator blob access to the state container (shared keys are off)",
-             grant("Storage Blob Data Contributor", container_scope), shell=operator == SIGNED_IN_USER),
-        Step("Give the operator use of the secrets key",
-             grant("Key Vault Crypto User", key_scope), shell=operator == SIGNED_IN_USER),
-        Step("Switch the shared stack's secrets to the Key Vault key",
-             ("pulumi", "stack", "change-secrets-provider", "--stack", "shared", provider),
-             {**passphrase, **kv_cli}),
-        Step("Export the shared stack's state",
-             ("pulumi", "stack", "export", "--stack", "shared", "--file", checkpoint), kv_cli),
-        Step("Log in to the state backend the shared stack created (Entra auth via az login; no account key)",
-             ("pulumi", "login", f"azblob://{STATE_CONTAINER}?storage_account={args.storage_account}")),
-        Step("Create the shared stack in the new backend (keeps the encryptedkey in Pulumi.shared.yaml)",
-             ("pulumi", "stack", "init", "shared", "--secrets-provider", provider), kv_cli),
-        Step("Import the exported state",
-             ("pulumi", "stack", "import", "--stack", "shared", "--file", checkpoint), kv_cli),
-        Step("Prove the move lost nothing",
-             ("pulumi", "preview", "--stack", "shared", "--expect-no-changes"), kv_cli),
+        Step("Log in to a local, temporary backend", ("pulumi", "login", f"file://{args.local_state}")),
+        Step(
+            "Create the shared stack with a passphrase (it holds no secrets yet)",
+            ("pulumi", "stack", "init", "shared", "--secrets-provider", "passphrase"),
+            passphrase,
+        ),
+        Step(
+            "Create the shared resources: registry, email, state account, Key Vault key, CI identities",
+            ("pulumi", "up", "--stack", "shared", *(["--yes"] if args.yes else [])),
+            passphrase,
+        ),
+        Step(
+            "Give the operator blob access to the state container (shared keys are off)",
+            grant("Storage Blob Data Contributor", container_scope),
+            shell=operator == SIGNED_IN_USER,
+        ),
+        Step(
+            "Give the operator use of the secrets key",
+            grant("Key Vault Crypto User", key_scope),
+            shell=operator == SIGNED_IN_USER,
+        ),
+        Step(
+            "Switch the shared stack's secrets to the Key Vault key",
+            ("pulumi", "stack", "change-secrets-provider", "--stack", "shared", provider),
+            {**passphrase, **kv_cli},
+        ),
+        Step(
+            "Export the shared stack's state",
+            ("pulumi", "stack", "export", "--stack", "shared", "--file", checkpoint),
+            kv_cli,
+        ),
+        Step(
+            "Log in to the state backend the shared stack created (Entra auth via az login; no account key)",
+            ("pulumi", "login", f"azblob://{STATE_CONTAINER}?storage_account={args.storage_account}"),
+        ),
+        Step(
+            "Create the shared stack in the new backend (keeps the encryptedkey in Pulumi.shared.yaml)",
+            ("pulumi", "stack", "init", "shared", "--secrets-provider", provider),
+            kv_cli,
+        ),
+        Step(
+            "Import the exported state",
+            ("pulumi", "stack", "import", "--stack", "shared", "--file", checkpoint),
+            kv_cli,
+        ),
+        Step(
+            "Prove the move lost nothing",
+            ("pulumi", "preview", "--stack", "shared", "--expect-no-changes"),
+            kv_cli,
+        ),
     ]
     steps += [
-        Step(f"Create the {env} stack with the Key Vault secrets provider",
-             ("pulumi", "stack", "init", env, "--secrets-provider", provider), kv_cli)
+        Step(
+            f"Create the {env} stack with the Key Vault secrets provider",
+            ("pulumi", "stack", "init", env, "--secrets-provider", provider),
+            kv_cli,
+        )
         for env in args.environments
     ]
     return steps
@@ -188,8 +260,13 @@ def plan(args: argparse.Namespace) -> list[Step]:
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 
-def main(argv: Sequence[str] | None = None, *, runner: Runner = subprocess.run, names: Names | None = None,
-         out=None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    runner: Runner = subprocess.run,
+    names: Names | None = None,
+    out=None,
+) -> int:
     out = out or sys.stdout
     args = parse_args(argv, names)
     steps = plan(args)
@@ -216,8 +293,10 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner = subprocess.run, 
         else:
             result = runner(list(step.argv), cwd=ROOT, env=env)
         if result.returncode != 0:
-            print(f"step {n} failed (exit {result.returncode}); fix it and re-run with --from-step {n}",
-                  file=sys.stderr)
+            print(
+                f"step {n} failed (exit {result.returncode}); fix it and re-run with --from-step {n}",
+                file=sys.stderr,
+            )
             return result.returncode
     print("Bootstrap done: commit the encryptedkey lines pulumi wrote into Pulumi.<stack>.yaml.", file=out)
     return 0

@@ -27,10 +27,10 @@ from pulumi_azure_native import authorization
 
 from components.deploy_identity import (
     DEPLOY_EXTRA_ACTIONS,
-    STATE_USER_ACTIONS,
-    STATE_USER_DATA_ACTIONS,
     GRAPH_APPLICATION_READWRITE_OWNEDBY,
     MS_GRAPH_APP_ID,
+    STATE_USER_ACTIONS,
+    STATE_USER_DATA_ACTIONS,
     DeployIdentity,
     DeployIdentityArgs,
     Grant,
@@ -53,6 +53,7 @@ from components.state_backend import (
 )
 from mystira_infra import shared_outputs, tags
 from mystira_infra.settings import PROJECT, Settings
+
 
 def build(settings: Settings) -> None:
     assert settings.github is not None
@@ -155,12 +156,18 @@ def build(settings: Settings) -> None:
         role_definition_id=extras_role_guid,
         role_name="Mystira infra deployer extras",
         description="Management locks (read, write; no delete) and registry private-endpoint approval "
-                    "for the CI deploy identities (mystira-infra).",
+        "for the CI deploy identities (mystira-infra).",
         role_type="CustomRole",
         scope=subscription_scope,
         assignable_scopes=[subscription_scope],
-        permissions=[{"actions": list(DEPLOY_EXTRA_ACTIONS), "not_actions": [], "data_actions": [],
-                      "not_data_actions": []}],
+        permissions=[
+            {
+                "actions": list(DEPLOY_EXTRA_ACTIONS),
+                "not_actions": [],
+                "data_actions": [],
+                "not_data_actions": [],
+            }
+        ],
     )
 
     state_role = authorization.RoleDefinition(
@@ -171,8 +178,14 @@ def build(settings: Settings) -> None:
         role_type="CustomRole",
         scope=subscription_scope,
         assignable_scopes=[subscription_scope],
-        permissions=[{"actions": list(STATE_USER_ACTIONS), "not_actions": [],
-                      "data_actions": list(STATE_USER_DATA_ACTIONS), "not_data_actions": []}],
+        permissions=[
+            {
+                "actions": list(STATE_USER_ACTIONS),
+                "not_actions": [],
+                "data_actions": list(STATE_USER_DATA_ACTIONS),
+                "not_data_actions": [],
+            }
+        ],
     )
 
     graph = azuread.get_service_principal_output(client_id=MS_GRAPH_APP_ID)
@@ -192,12 +205,22 @@ def build(settings: Settings) -> None:
                 grants=(
                     # Its resource groups don't exist before its first `up`: subscription scope.
                     Grant("contributor", subscription_scope, "Contributor"),
-                    Grant("rbac-admin", subscription_scope, "Role Based Access Control Administrator",
-                          condition=rbac_condition),
-                    Grant("extras", subscription_scope, "Mystira infra deployer extras",
-                          custom_role_id=extras_role.id),
+                    Grant(
+                        "rbac-admin",
+                        subscription_scope,
+                        "Role Based Access Control Administrator",
+                        condition=rbac_condition,
+                    ),
+                    Grant(
+                        "extras",
+                        subscription_scope,
+                        "Mystira infra deployer extras",
+                        custom_role_id=extras_role.id,
+                    ),
                     Grant("acr-push", registry.id, "AcrPush"),  # the environment's build pipeline
-                    Grant("state", state.container_id, "Mystira infra state user", custom_role_id=state_role.id),
+                    Grant(
+                        "state", state.container_id, "Mystira infra state user", custom_role_id=state_role.id
+                    ),
                     Grant("secrets", secrets.key_id, "Key Vault Crypto User"),
                 ),
             ),
@@ -222,8 +245,13 @@ def build(settings: Settings) -> None:
             grants=(
                 Grant("reader", subscription_scope, "Reader"),
                 # Reads state; writes only the lock a preview takes.
-                Grant("state", state.container_id, "Mystira infra state user", custom_role_id=state_role.id,
-                      condition=locks_only_write_condition()),
+                Grant(
+                    "state",
+                    state.container_id,
+                    "Mystira infra state user",
+                    custom_role_id=state_role.id,
+                    condition=locks_only_write_condition(),
+                ),
                 Grant("secrets", secrets.key_id, "Key Vault Crypto User"),  # decrypts config secrets
             ),
         ),
@@ -250,6 +278,8 @@ def build(settings: Settings) -> None:
     }
     missing = set(shared_outputs.SHARED_OUTPUTS) ^ set(exports)
     if missing:
-        raise pulumi.RunError(f"shared stack exports and mystira_infra/shared_outputs.py disagree on: {sorted(missing)}")
+        raise pulumi.RunError(
+            f"shared stack exports and mystira_infra/shared_outputs.py disagree on: {sorted(missing)}"
+        )
     for key, value in exports.items():
         pulumi.export(key, value)

@@ -14,14 +14,25 @@ from scripts import bootstrap
 from tests.conftest import ROOT
 
 SUB = "00000000-0000-4000-8000-000000000001"
-NAMES = bootstrap.Names(storage_account="mysshrstatestsanabcd", vault="mysshrplatformkvsanabcd",
-                        state_resource_group="mys-shared-state-rg-san", environments=("dev", "staging", "prod"))
+NAMES = bootstrap.Names(
+    storage_account="mysshrstatestsanabcd",
+    vault="mysshrplatformkvsanabcd",
+    state_resource_group="mys-shared-state-rg-san",
+    environments=("dev", "staging", "prod"),
+)
 
 
 def dry_run(*extra: str) -> list[str]:
     out = io.StringIO()
-    assert bootstrap.main(["--subscription-id", SUB, "--dry-run", "--local-state", "/tmp/mys-boot", *extra],
-                          names=NAMES, runner=_never, out=out) == 0
+    assert (
+        bootstrap.main(
+            ["--subscription-id", SUB, "--dry-run", "--local-state", "/tmp/mys-boot", *extra],
+            names=NAMES,
+            runner=_never,
+            out=out,
+        )
+        == 0
+    )
     return out.getvalue().splitlines()
 
 
@@ -55,10 +66,12 @@ def test_dry_run_prints_the_exact_commands_in_order():
         pp + "pulumi stack init shared --secrets-provider passphrase",
         pp + "pulumi up --stack shared",
         f"az role assignment create --assignee-object-id {me} --assignee-principal-type User "
-        f"--role 'Storage Blob Data Contributor' --scope {rg}/Microsoft.Storage/storageAccounts/mysshrstatestsanabcd"
+        f"--role 'Storage Blob Data Contributor' --scope {rg}/Microsoft.Storage/storageAccounts/"
+        "mysshrstatestsanabcd"
         "/blobServices/default/containers/state",
         f"az role assignment create --assignee-object-id {me} --assignee-principal-type User "
-        f"--role 'Key Vault Crypto User' --scope {rg}/Microsoft.KeyVault/vaults/mysshrplatformkvsanabcd/keys/pulumi-secrets",
+        f"--role 'Key Vault Crypto User' --scope {rg}/Microsoft.KeyVault/vaults/mysshrplatformkvsanabcd"
+        "/keys/pulumi-secrets",
         pp + kv + f"pulumi stack change-secrets-provider --stack shared {provider}",
         kv + "pulumi stack export --stack shared --file /tmp/mys-boot/shared.checkpoint.json",
         "pulumi login 'azblob://state?storage_account=mysshrstatestsanabcd'",
@@ -77,17 +90,34 @@ def test_dry_run_never_prints_a_passphrase(monkeypatch):
 
 
 def test_options_change_the_commands():
-    cmds = commands(dry_run("--yes", "--environments", "prod", "--storage-account", "otherstate",
-                            "--operator-object-id", "11111111-1111-4111-8111-111111111111",
-                            "--operator-type", "ServicePrincipal"))
+    cmds = commands(
+        dry_run(
+            "--yes",
+            "--environments",
+            "prod",
+            "--storage-account",
+            "otherstate",
+            "--operator-object-id",
+            "11111111-1111-4111-8111-111111111111",
+            "--operator-type",
+            "ServicePrincipal",
+        )
+    )
     assert "PULUMI_CONFIG_PASSPHRASE=<from your environment> pulumi up --stack shared --yes" in cmds
     assert "pulumi login 'azblob://state?storage_account=otherstate'" in cmds
     assert [c for c in cmds if "stack init" in c and "shared" not in c] == [
         "AZURE_KEYVAULT_AUTH_VIA_CLI=true pulumi stack init prod --secrets-provider "
-        "azurekeyvault://mysshrplatformkvsanabcd.vault.azure.net/keys/pulumi-secrets"]
+        "azurekeyvault://mysshrplatformkvsanabcd.vault.azure.net/keys/pulumi-secrets"
+    ]
     grants = [c for c in cmds if c.startswith("az role assignment")]
-    assert all("--assignee-object-id 11111111-1111-4111-8111-111111111111 "
-               "--assignee-principal-type ServicePrincipal" in g for g in grants) and len(grants) == 2
+    assert (
+        all(
+            "--assignee-object-id 11111111-1111-4111-8111-111111111111 "
+            "--assignee-principal-type ServicePrincipal" in g
+            for g in grants
+        )
+        and len(grants) == 2
+    )
 
 
 def test_from_step_skips_earlier_steps():
@@ -96,14 +126,17 @@ def test_from_step_skips_earlier_steps():
     assert commands(lines)[0] == "pulumi login 'azblob://state?storage_account=mysshrstatestsanabcd'"
 
 
-@pytest.mark.parametrize("argv, message", [
-    ([], "--subscription-id"),
-    (["--subscription-id", "not-a-guid"], "expected a GUID"),
-    (["--subscription-id", SUB, "--storage-account", "Bad_Name"], "--storage-account"),
-    (["--subscription-id", SUB, "--vault", "x"], "--vault"),
-    (["--subscription-id", SUB, "--environments", "qa"], "unknown environment 'qa'"),
-    (["--subscription-id", SUB, "--operator-object-id", "me"], "--operator-object-id"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "--subscription-id"),
+        (["--subscription-id", "not-a-guid"], "expected a GUID"),
+        (["--subscription-id", SUB, "--storage-account", "Bad_Name"], "--storage-account"),
+        (["--subscription-id", SUB, "--vault", "x"], "--vault"),
+        (["--subscription-id", SUB, "--environments", "qa"], "unknown environment 'qa'"),
+        (["--subscription-id", SUB, "--operator-object-id", "me"], "--operator-object-id"),
+    ],
+)
 def test_bad_arguments_are_rejected(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         bootstrap.parse_args(argv, NAMES)
@@ -125,21 +158,34 @@ class FakeRunner:
 def test_run_requires_a_passphrase_before_running_anything(monkeypatch, tmp_path):
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     runner = FakeRunner()
-    code = bootstrap.main(["--subscription-id", SUB, "--local-state", str(tmp_path)], names=NAMES,
-                          runner=runner, out=io.StringIO())
+    code = bootstrap.main(
+        ["--subscription-id", SUB, "--local-state", str(tmp_path)],
+        names=NAMES,
+        runner=runner,
+        out=io.StringIO(),
+    )
     assert code == 2 and runner.calls == []
 
 
 def test_run_executes_every_step_in_order_and_keeps_the_passphrase_out_of_argv(monkeypatch, tmp_path):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "pp")
     runner = FakeRunner()
-    assert bootstrap.main(["--subscription-id", SUB, "--local-state", str(tmp_path)], names=NAMES,
-                          runner=runner, out=io.StringIO()) == 0
+    assert (
+        bootstrap.main(
+            ["--subscription-id", SUB, "--local-state", str(tmp_path)],
+            names=NAMES,
+            runner=runner,
+            out=io.StringIO(),
+        )
+        == 0
+    )
     assert len(runner.calls) == 15
     first, kwargs = runner.calls[0]
     assert first == ["az", "account", "set", "--subscription", SUB]
     assert runner.calls[3][0] == ["pulumi", "up", "--stack", "shared"]
-    assert runner.calls[3][1]["env"]["PULUMI_CONFIG_PASSPHRASE"] == "pp"  # from the environment, not a placeholder
+    assert (
+        runner.calls[3][1]["env"]["PULUMI_CONFIG_PASSPHRASE"] == "pp"
+    )  # from the environment, not a placeholder
     assert runner.calls[4][1].get("shell") is True  # $(az ad signed-in-user ...) needs the shell
     assert not any("pp" == a for cmd, _ in runner.calls if isinstance(cmd, list) for a in cmd)
 
@@ -147,7 +193,14 @@ def test_run_executes_every_step_in_order_and_keeps_the_passphrase_out_of_argv(m
 def test_run_stops_at_the_first_failure_and_says_how_to_resume(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "pp")
     runner = FakeRunner(fail_at=4)
-    assert bootstrap.main(["--subscription-id", SUB, "--local-state", str(tmp_path)], names=NAMES,
-                          runner=runner, out=io.StringIO()) == 1
+    assert (
+        bootstrap.main(
+            ["--subscription-id", SUB, "--local-state", str(tmp_path)],
+            names=NAMES,
+            runner=runner,
+            out=io.StringIO(),
+        )
+        == 1
+    )
     assert len(runner.calls) == 4
     assert "--from-step 4" in capsys.readouterr().err

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components import deploy_identity as shared
 from components import interfaces
 from mystira_infra.dryrun.runner import run_stack
 from mystira_infra.settings import parse_settings
 from mystira_infra.shared_outputs import SHARED_OUTPUTS, require_shared
-from components import deploy_identity as shared
 from tests.conftest import ALL_STACKS, ROOT, stack_run
 from tests.helpers import inputs, of_type
 
@@ -47,8 +47,10 @@ def test_every_stack_names_the_shared_secrets_key(stack):
 
 
 def test_secrets_provider_matches_the_shared_stack_export():
-    assert stack_run("shared").outputs["secretsProvider"] == yaml.safe_load(
-        (ROOT / "Pulumi.dev.yaml").read_text())["secretsprovider"]
+    assert (
+        stack_run("shared").outputs["secretsProvider"]
+        == yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["secretsprovider"]
+    )
 
 
 def test_env_stacks_name_the_shared_stack_in_settings(env_stack):
@@ -65,8 +67,11 @@ def test_images_come_from_the_shared_registry_login_server(env_stack):
 
 def test_kubelet_acr_pull_targets_the_shared_registry(env_stack):
     r = stack_run(env_stack)
-    pulls = [inputs(a) for a in of_type(r, "azure-native:authorization:RoleAssignment")
-             if inputs(a)["roleDefinitionId"].endswith(interfaces.ROLES["AcrPull"])]
+    pulls = [
+        inputs(a)
+        for a in of_type(r, "azure-native:authorization:RoleAssignment")
+        if inputs(a)["roleDefinitionId"].endswith(interfaces.ROLES["AcrPull"])
+    ]
     assert pulls, "no AcrPull assignment in the environment stack"
     assert {p["scope"] for p in pulls} == {stack_run("shared").outputs["registryId"]}
 
@@ -74,11 +79,21 @@ def test_kubelet_acr_pull_targets_the_shared_registry(env_stack):
 def test_env_stacks_create_no_tier3_resources(env_stack):
     r = stack_run(env_stack)
     assert [x.type for x in r.records if x.type in TIER3_TYPES] == []
-    assert not [x for x in of_type(r, "azuread:index/applicationFederatedIdentityCredential:"
-                                      "ApplicationFederatedIdentityCredential")
-                if inputs(x).get("issuer") == "https://token.actions.githubusercontent.com"]
-    assert not [x for x in of_type(r, "azure-native:keyvault:Key") if inputs(x).get("keyName") == "pulumi-secrets"]
-    assert not [x for x in of_type(r, "azure-native:storage:BlobContainer") if inputs(x).get("containerName") == "state"]
+    assert not [
+        x
+        for x in of_type(
+            r, "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+        )
+        if inputs(x).get("issuer") == "https://token.actions.githubusercontent.com"
+    ]
+    assert not [
+        x for x in of_type(r, "azure-native:keyvault:Key") if inputs(x).get("keyName") == "pulumi-secrets"
+    ]
+    assert not [
+        x
+        for x in of_type(r, "azure-native:storage:BlobContainer")
+        if inputs(x).get("containerName") == "state"
+    ]
     names = {inputs(x).get("resourceGroupName") for x in of_type(r, "azure-native:resources:ResourceGroup")}
     assert not [n for n in names if n and n.startswith("mys-shared-")]
 
@@ -128,8 +143,12 @@ def test_require_shared_names_the_missing_key(mini_project):
 
 
 def test_require_shared_passes_the_value_through(mini_project):
-    r = run_stack(mini_project, "app", preview=False,
-                  stack_outputs={"acme/mini/shared": {"registryLoginServer": "mys.azurecr.io"}})
+    r = run_stack(
+        mini_project,
+        "app",
+        preview=False,
+        stack_outputs={"acme/mini/shared": {"registryLoginServer": "mys.azurecr.io"}},
+    )
     assert r.ok, r.error
     assert r.outputs["login"] == "mys.azurecr.io"
 

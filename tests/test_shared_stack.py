@@ -6,14 +6,14 @@ import re
 
 import pytest
 
+from components import deploy_identity as shared
 from components import interfaces
 from components.deploy_identity import check_subject
 from mystira_infra.dryrun.azure import SUBSCRIPTION_ID
 from mystira_infra.settings import SettingsError
 from mystira_infra.shared_outputs import SHARED_OUTPUTS
-from components import deploy_identity as shared
 from tests.conftest import build_stack, stack_run
-from tests.helpers import children, inputs, of_type
+from tests.helpers import inputs, of_type
 
 REGISTRY = "azure-native:containerregistry:Registry"
 ACCOUNT = "azure-native:storage:StorageAccount"
@@ -37,7 +37,11 @@ def lock_on(result, record):
 
 def assignments(result, prefix: str) -> dict[str, dict]:
     """Logical key (e.g. 'contributor') -> inputs, for the assignments of one deploy identity."""
-    return {r.name[len(prefix) + 1:]: inputs(r) for r in of_type(result, ASSIGNMENT) if r.name.startswith(prefix + "-")}
+    return {
+        r.name[len(prefix) + 1 :]: inputs(r)
+        for r in of_type(result, ASSIGNMENT)
+        if r.name.startswith(prefix + "-")
+    }
 
 
 def role_guid(assignment: dict) -> str:
@@ -65,8 +69,16 @@ def test_registry_is_premium_private_and_zone_redundant():
 
 def test_registry_push_ranges_open_only_those_ranges():
     # Azure rule: exportPolicy 'disabled' is accepted only with publicNetworkAccess 'Disabled'.
-    r = build_stack("shared", overrides={"registry": {"sku": "Premium", "retentionDays": 7,
-                                                      "pushIpRanges": ["20.87.0.0/24", "102.37.160.0/27"]}})
+    r = build_stack(
+        "shared",
+        overrides={
+            "registry": {
+                "sku": "Premium",
+                "retentionDays": 7,
+                "pushIpRanges": ["20.87.0.0/24", "102.37.160.0/27"],
+            }
+        },
+    )
     assert r.ok, r.error
     reg = inputs(one(r, REGISTRY))
     assert reg["publicNetworkAccess"] == "Enabled"
@@ -166,13 +178,17 @@ def test_secrets_vault_and_key():
     assert "rotationPolicy" not in key["properties"]  # the provider URL names no version
     assert vault_rec.effective_protect and len(lock_on(r, vault_rec)) == 1
     assert r.outputs["secretsProvider"] == (
-        f"azurekeyvault://{inputs(vault_rec)['vaultName']}.vault.azure.net/keys/pulumi-secrets")
+        f"azurekeyvault://{inputs(vault_rec)['vaultName']}.vault.azure.net/keys/pulumi-secrets"
+    )
 
 
 def test_shared_resource_groups_are_tier3_and_named_for_shared():
     r = stack_run("shared")
     groups = [inputs(g) for g in of_type(r, "azure-native:resources:ResourceGroup")]
-    assert {g["resourceGroupName"] for g in groups} == {"mys-shared-platform-rg-san", "mys-shared-state-rg-san"}
+    assert {g["resourceGroupName"] for g in groups} == {
+        "mys-shared-platform-rg-san",
+        "mys-shared-state-rg-san",
+    }
     assert all(g["tags"]["Tier"] == "3" for g in groups)
 
 
@@ -184,21 +200,25 @@ def test_deploy_identity_trusts_exactly_its_github_environment(env):
     r = stack_run("shared")
     app = next(a for a in of_type(r, APP) if a.name == f"deploy-{env}-app")
     fics = [inputs(f) for f in of_type(r, FIC) if f.parent == app.urn]
-    assert fics == [{
-        "applicationId": app.id,  # the object path /applications/{objectId}, not the client id
-        "audiences": ["api://AzureADTokenExchange"],
-        "description": f"GitHub Actions OIDC: repo:{REPO}:environment:{env}",
-        "displayName": fics[0]["displayName"],
-        "issuer": "https://token.actions.githubusercontent.com",
-        "subject": f"repo:{REPO}:environment:{env}",
-    }]
+    assert fics == [
+        {
+            "applicationId": app.id,  # the object path /applications/{objectId}, not the client id
+            "audiences": ["api://AzureADTokenExchange"],
+            "description": f"GitHub Actions OIDC: repo:{REPO}:environment:{env}",
+            "displayName": fics[0]["displayName"],
+            "issuer": "https://token.actions.githubusercontent.com",
+            "subject": f"repo:{REPO}:environment:{env}",
+        }
+    ]
     assert app.id.startswith("/applications/")
 
 
 def test_preview_identity_trusts_only_pull_requests():
     r = stack_run("shared")
     app = next(a for a in of_type(r, APP) if a.name == "preview-app")
-    assert [inputs(f)["subject"] for f in of_type(r, FIC) if f.parent == app.urn] == [f"repo:{REPO}:pull_request"]
+    assert [inputs(f)["subject"] for f in of_type(r, FIC) if f.parent == app.urn] == [
+        f"repo:{REPO}:pull_request"
+    ]
 
 
 def test_no_federated_subject_has_a_wildcard():
@@ -208,20 +228,29 @@ def test_no_federated_subject_has_a_wildcard():
     assert not any("*" in s for s in subjects)
 
 
-@pytest.mark.parametrize("subject", ["repo:mystira/mystira-infra:*", "repo:mystira/*:pull_request",
-                                     "repo:mystira/mystira-infra:ref:refs/heads/main"])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "repo:mystira/mystira-infra:*",
+        "repo:mystira/*:pull_request",
+        "repo:mystira/mystira-infra:ref:refs/heads/main",
+    ],
+)
 def test_check_subject_rejects_wildcards_and_other_shapes(subject):
     with pytest.raises(ValueError):
         check_subject(subject)
 
 
 def test_deploy_identities_follow_settings_environments():
-    r = build_stack("shared", mode="preview",
-                    overrides={"github": {"repository": "acme/infra", "environments": ["prod"]}})
+    r = build_stack(
+        "shared", mode="preview", overrides={"github": {"repository": "acme/infra", "environments": ["prod"]}}
+    )
     assert r.ok, r.error
     assert sorted(a.name for a in of_type(r, APP)) == ["deploy-prod-app", "preview-app"]
     assert sorted(inputs(f)["subject"] for f in of_type(r, FIC)) == [
-        "repo:acme/infra:environment:prod", "repo:acme/infra:pull_request"]
+        "repo:acme/infra:environment:prod",
+        "repo:acme/infra:pull_request",
+    ]
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -233,7 +262,11 @@ def test_deploy_identity_role_scopes_are_exact(env):
     key = one(r, "azure-native:keyvault:Key")
     extras = custom_role(r, "Mystira infra deployer extras")
     state_role = custom_role(r, "Mystira infra state user")
-    sp = next(s for s in of_type(r, "azuread:index/servicePrincipal:ServicePrincipal") if s.name == f"deploy-{env}-sp")
+    sp = next(
+        s
+        for s in of_type(r, "azuread:index/servicePrincipal:ServicePrincipal")
+        if s.name == f"deploy-{env}-sp"
+    )
     expected = {
         "contributor": (SUB_SCOPE, interfaces.ROLES["Contributor"]),
         "rbac-admin": (SUB_SCOPE, interfaces.ROLES["Role Based Access Control Administrator"]),
@@ -257,8 +290,10 @@ def test_role_assignment_rights_are_constrained_to_the_programs_roles():
         cond = admin["condition"]
         guids = set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", cond))
         assert guids == set(delegable.values())
-        assert not guids & (interfaces.PRIVILEGED_ROLES | {interfaces.ROLES["Role Based Access Control Administrator"],
-                                                           interfaces.ROLES["AcrPush"]})
+        assert not guids & (
+            interfaces.PRIVILEGED_ROLES
+            | {interfaces.ROLES["Role Based Access Control Administrator"], interfaces.ROLES["AcrPush"]}
+        )
         assert "roleAssignments/write" in cond and "roleAssignments/delete" in cond
         assert "'ServicePrincipal', 'Group'" in cond
 
@@ -268,13 +303,19 @@ def test_no_unconstrained_owner_uaa_or_rbac_admin():
     for rec in of_type(r, ASSIGNMENT):
         a = inputs(rec)
         guid = role_guid(a)
-        assert guid not in (interfaces.ROLES["Owner"], interfaces.ROLES["User Access Administrator"]), rec.name
+        assert guid not in (interfaces.ROLES["Owner"], interfaces.ROLES["User Access Administrator"]), (
+            rec.name
+        )
         if guid == interfaces.ROLES["Role Based Access Control Administrator"]:
             assert a.get("condition"), rec.name
 
 
 def custom_role(result, role_name: str):
-    found = [d for d in of_type(result, "azure-native:authorization:RoleDefinition") if inputs(d)["roleName"] == role_name]
+    found = [
+        d
+        for d in of_type(result, "azure-native:authorization:RoleDefinition")
+        if inputs(d)["roleName"] == role_name
+    ]
     assert len(found) == 1, role_name
     return found[0]
 
@@ -283,7 +324,9 @@ def test_state_role_cannot_delete_the_container_or_mint_sas_keys():
     r = stack_run("shared")
     perms = inputs(custom_role(r, "Mystira infra state user"))["permissions"][0]
     assert perms["actions"] == ["Microsoft.Storage/storageAccounts/blobServices/containers/read"]
-    assert not any("generateUserDelegationKey" in a or "*" in a for a in perms["actions"] + perms["dataActions"])
+    assert not any(
+        "generateUserDelegationKey" in a or "*" in a for a in perms["actions"] + perms["dataActions"]
+    )
     assert "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write" in perms["dataActions"]
 
 
@@ -332,7 +375,9 @@ def test_exports_are_the_resources_values():
     out = r.outputs
     assert out["registryId"] == reg.id
     assert out["registryLoginServer"] == f"{inputs(reg)['registryName']}.azurecr.io"
-    assert out["emailEndpoint"].startswith("https://") and out["emailEndpoint"].endswith(".communication.azure.com/")
+    assert out["emailEndpoint"].startswith("https://") and out["emailEndpoint"].endswith(
+        ".communication.azure.com/"
+    )
     assert out["emailSenderAddress"] == f"DoNotReply@{out['emailSenderDomain']}"
     assert out["stateBackendUrl"] == f"azblob://state?storage_account={out['stateStorageAccount']}"
     assert set(out["deployClientIds"]) == {"dev", "staging", "prod"}
@@ -342,15 +387,23 @@ def test_shared_stack_refuses_env_settings():
     with pytest.raises(SettingsError):
         from mystira_infra.settings import parse_settings
 
-        parse_settings("shared", {"environment": "shared", "github": '{"repository": "a/b"}',
-                                  "network": '{"addressSpace": "10.0.0.0/16"}'})
+        parse_settings(
+            "shared",
+            {
+                "environment": "shared",
+                "github": '{"repository": "a/b"}',
+                "network": '{"addressSpace": "10.0.0.0/16"}',
+            },
+        )
 
 
 def test_tier3_resources_send_audit_logs_to_the_shared_workspace():
     r = stack_run("shared")
     workspace = one(r, "azure-native:operationalinsights:Workspace")
     assert inputs(workspace)["retentionInDays"] >= 30
-    settings = {inputs(d)["resourceUri"]: inputs(d) for d in of_type(r, "azure-native:monitor:DiagnosticSetting")}
+    settings = {
+        inputs(d)["resourceUri"]: inputs(d) for d in of_type(r, "azure-native:monitor:DiagnosticSetting")
+    }
     targets = {
         "registry": one(r, REGISTRY).id,
         "vault": one(r, "azure-native:keyvault:Vault").id,
