@@ -69,6 +69,7 @@ def test_deployments_pinned_global_standard_with_capacity_per_environment(stack)
         model = d["properties"]["model"]
         assert model == {"format": "OpenAI", "name": name, "version": VERSIONS[name]}
         assert d["properties"]["versionUpgradeOption"] == "OnceCurrentVersionExpired"
+        assert d["tags"]["Component"] == "openai" and d["tags"]["Environment"] == stack
 
 
 @pytest.mark.parametrize("stack", ENV_STACKS)
