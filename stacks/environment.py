@@ -31,6 +31,9 @@ def build(settings: Settings) -> Platform:
     p = core(settings)
     for stage in (observability, identity, data, ai, entra, cluster, kubernetes, vaults):
         stage.build(p)
+    # Needs the data services and identities: metric alerts on PostgreSQL, Redis and Service Bus,
+    # and each service's right to publish telemetry to its Entra-only Application Insights.
+    observability.finish(p)
     return p
 
 
