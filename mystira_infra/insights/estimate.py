@@ -72,6 +72,7 @@ DURATIONS: tuple[Duration, ...] = (
         f"seconds (propagation is not waited for by the engine): {FACTS}, row 3",
     ),
     Duration("azure-native:authorization:ManagementLockByScope", 3, "seconds (estimate)"),
+    Duration("azure-native:authorization:RoleDefinition", 5, "seconds (estimate)"),
     Duration("azure-native:keyvault:Vault", 90, f"about 1-2 min (estimate): {FACTS}, row 4"),
     Duration("azure-native:keyvault:Secret", 3, "seconds (estimate)"),
     Duration("azure-native:keyvault:Key", 5, "seconds (estimate)"),
