@@ -67,7 +67,7 @@ class StateBackend(pulumi.ComponentResource):
             public_network_access="Enabled",  # GitHub-hosted runners have no fixed IPs or VNet ...
             network_rule_set={
                 # ... so the firewall stays open; access is Entra-only with RBAC on the container.
-                "default_action": "Allow",
+                "default_action": storage.DefaultAction.ALLOW,
                 "bypass": "AzureServices",
             },
             encryption={
@@ -96,7 +96,7 @@ class StateBackend(pulumi.ComponentResource):
             account_name=account.name,
             resource_group_name=args.resource_group_name,
             container_name=STATE_CONTAINER,
-            public_access="None",  # private container
+            public_access=storage.PublicAccess.NONE,  # private container
             opts=pulumi.ResourceOptions(parent=account, depends_on=[blob_service]),
         )
         if args.workspace_id is not None:
@@ -162,7 +162,7 @@ class SecretsKey(pulumi.ComponentResource):
             location=args.location,
             properties={
                 "tenant_id": args.tenant_id,
-                "sku": {"family": "A", "name": "premium"},  # premium: HSM-protected keys
+                "sku": {"family": "A", "name": keyvault.SkuName.PREMIUM},  # premium: HSM-protected keys
                 "enable_rbac_authorization": True,  # Azure RBAC, no access policies (they grant silently)
                 "enable_soft_delete": True,  # a deleted vault or key is recoverable ...
                 "soft_delete_retention_in_days": args.soft_delete_retention_days,
