@@ -250,10 +250,6 @@ class RegistrySettings:
     # region's AzureContainerRegistry service-tag prefixes for `az acr build`). Empty: public
     # network access Disabled and exports disabled; pulls go through private endpoints only.
     push_ip_ranges: tuple[str, ...] = ()
-    # Public IP ranges allowed to reach the registry's public endpoint (the CI push path: the
-    # region's AzureContainerRegistry service-tag prefixes for `az acr build`). Empty: public
-    # network access Disabled and exports disabled; pulls go through private endpoints only.
-    push_ip_ranges: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -663,10 +659,6 @@ def _validate_shared(s: Settings, fail: typing.Callable[[str, str], typing.NoRet
     _positive(s.registry.retention_days, "registry.retentionDays", fail)
     if s.registry.sku != "Premium":
         fail("registry.sku", "Premium is required for private endpoints, zone redundancy and retention")
-    for i, cidr in enumerate(s.registry.push_ip_ranges):
-        net = _network(cidr, f"registry.pushIpRanges[{i}]", fail)
-        if net.is_private or net.prefixlen < 8:
-            fail(f"registry.pushIpRanges[{i}]", f"{net} must be a public range no wider than /8 (a firewall rule)")
     for i, cidr in enumerate(s.registry.push_ip_ranges):
         net = _network(cidr, f"registry.pushIpRanges[{i}]", fail)
         if net.is_private or net.prefixlen < 8:

@@ -140,12 +140,6 @@ class AzureMocks(Mocks):
                 "subscriptionId": azure.SUBSCRIPTION_ID,
                 "tenantId": azure.TENANT_ID,
             }
-        if tok == "azuread:index/getServicePrincipal:getServicePrincipal":
-            # A service principal that already exists in the tenant (e.g. Microsoft Graph's).
-            client_id = args.args.get("clientId") or azure.guid("sp-client", str(args.args.get("displayName")))
-            return {"clientId": client_id, "objectId": azure.guid("sp-object", client_id),
-                    "id": azure.guid("sp-object", client_id), "displayName": args.args.get("displayName") or client_id,
-                    "appRoles": [], "oauth2PermissionScopes": []}
         if tok == "azure-native:containerservice:listManagedClusterUserCredentials":
             cluster = args.args.get("resourceName", "aks")
             fqdn = f"{cluster}.hcp.{self.region}.azmk8s.io"
