@@ -195,9 +195,15 @@ def _run_once(project: Project, config: StackConfig, stack: str, preview: bool,
         # Program modules (components, stacks, ...) are re-imported on the next run, so a run of
         # another program directory never sees this one's modules.
         for name in set(sys.modules) - saved_modules:
-            file = str(getattr(sys.modules.get(name), "__file__", None) or "")
+            module = sys.modules.get(name)
+            file = str(getattr(module, "__file__", None) or "")
             if file.startswith(str(project.directory)) and "site-packages" not in file:
                 del sys.modules[name]
+                # A package imported before the run keeps its submodule as an attribute; drop it too,
+                # or the next run's `from package import submodule` gets the stale module.
+                parent, _, child = name.rpartition(".")
+                if parent in sys.modules and getattr(sys.modules[parent], child, None) is module:
+                    delattr(sys.modules[parent], child)
         pulumi.runtime.reset_options()
         _cancel_pending(loop)
         loop.close()
