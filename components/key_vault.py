@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pulumi
 from pulumi_azure_native import keyvault
@@ -56,7 +57,7 @@ class ServiceVault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServiceVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mystira:security:ServiceVault", name, None, opts)
-        properties: dict = {
+        properties: dict[str, Any] = {
             "tenant_id": args.tenant_id,
             "sku": {"family": "A", "name": args.sku},
             "enable_rbac_authorization": True,  # Azure RBAC, not access policies (defect 2)
@@ -79,7 +80,7 @@ class ServiceVault(pulumi.ComponentResource):
             vault_name=args.name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            properties=properties,
+            properties=cast(keyvault.VaultPropertiesArgsDict, properties),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -105,10 +106,17 @@ class ServiceVault(pulumi.ComponentResource):
         )
         if args.workspace_id is not None:
             # AuditEvent: every secret read and write (PSRule KeyVault.Logs, CIS 6.1.4).
-            interfaces.diagnostics(name, resource_id=vault.id, workspace_id=args.workspace_id, parent=self,
-                                   log_categories=["AuditEvent"])
+            interfaces.diagnostics(
+                name,
+                resource_id=vault.id,
+                workspace_id=args.workspace_id,
+                parent=self,
+                log_categories=["AuditEvent"],
+            )
         if args.lock:
-            interfaces.lock(name, scope=vault.id, parent=self, reason="Service secrets: remove the lock on purpose.")
+            interfaces.lock(
+                name, scope=vault.id, parent=self, reason="Service secrets: remove the lock on purpose."
+            )
 
         self.vault = vault
         self.id = vault.id

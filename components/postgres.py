@@ -27,7 +27,13 @@ from pulumi_azure_native import dbforpostgresql
 from components import interfaces
 
 WEEKDAY_NUMBERS = {  # Azure's dayOfWeek: 0 is Sunday
-    "Sunday": 0, "Monday": 1, "Tuesday": 2, "Wednesday": 3, "Thursday": 4, "Friday": 5, "Saturday": 6,
+    "Sunday": 0,
+    "Monday": 1,
+    "Tuesday": 2,
+    "Wednesday": 3,
+    "Thursday": 4,
+    "Friday": 5,
+    "Saturday": 6,
 }
 
 # Server parameters the platform sets explicitly (CIS 5.2.1 to 5.2.4).
@@ -100,19 +106,28 @@ def grant_script(role_name: str, object_id: str, database: str) -> str:
     """
     role, lit_role, lit_oid = _quote_ident(role_name), _quote_literal(role_name), _quote_literal(object_id)
     db = _quote_ident(database)
-    return "\n".join([
-        f"-- mystira-infra: database access for {role_name} on {database} (Entra, no password)",
-        "\\connect postgres",
-        f"SELECT pgaadauth_create_principal_with_oid({lit_role}, {lit_oid}, 'service', false, false)",
-        f"  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {lit_role});",
-        f"REVOKE ALL ON DATABASE {db} FROM PUBLIC;",
-        f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {role};",
-        f"\\connect {database}",
-        f"GRANT USAGE, CREATE ON SCHEMA public TO {role};",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};",
-        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"-- mystira-infra: database access for {role_name} on {database} (Entra, no password)",
+            "\\connect postgres",
+            f"SELECT pgaadauth_create_principal_with_oid({lit_role}, {lit_oid}, 'service', false, false)",
+            f"  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {lit_role});",
+            f"REVOKE ALL ON DATABASE {db} FROM PUBLIC;",
+            f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {role};",
+            f"\\connect {database}",
+            f"GRANT USAGE, CREATE ON SCHEMA public TO {role};",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};",
+            "",
+        ]
+    )
+
+
+def _script_output(principal: DatabasePrincipal) -> pulumi.Output[str]:
+    def render(values: list[str]) -> str:
+        return grant_script(values[0], values[1], principal.database)
+
+    return pulumi.Output.all(principal.role_name, principal.object_id).apply(render)
 
 
 class PostgresServer(pulumi.ComponentResource):
@@ -121,7 +136,9 @@ class PostgresServer(pulumi.ComponentResource):
     fqdn: pulumi.Output[str]
     grant_scripts: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, args: PostgresServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: PostgresServerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:data:PostgresServer", name, None, opts)
         rg = args.resource_group_name
 
@@ -212,19 +229,18 @@ class PostgresServer(pulumi.ComponentResource):
         if args.workspace_id is not None:
             interfaces.diagnostics(name, resource_id=server.id, workspace_id=args.workspace_id, parent=self)
         if args.lock:
-            interfaces.lock(name, scope=server.id, parent=self,
-                            reason="Shared PostgreSQL holds every service's data: remove the lock on purpose.")
+            interfaces.lock(
+                name,
+                scope=server.id,
+                parent=self,
+                reason="Shared PostgreSQL holds every service's data: remove the lock on purpose.",
+            )
 
         self.server = server
         self.id = server.id
         self.name = server.name
         self.fqdn = server.fully_qualified_domain_name
-        self.grant_scripts = {
-            p.key: pulumi.Output.all(p.role_name, p.object_id).apply(
-                lambda a, db=p.database: grant_script(a[0], a[1], db)
-            )
-            for p in args.principals
-        }
+        self.grant_scripts = {p.key: _script_output(p) for p in args.principals}
         self.register_outputs(
             {"id": self.id, "name": self.name, "fqdn": self.fqdn, "grant_scripts": self.grant_scripts}
         )

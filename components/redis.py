@@ -111,10 +111,17 @@ class ManagedRedis(pulumi.ComponentResource):
         )
         if args.workspace_id is not None:
             # Connection audit logs live on the database resource; platform metrics need no setting.
-            interfaces.diagnostics(f"{name}-db", resource_id=database.id, workspace_id=args.workspace_id,
-                                   parent=self, metrics=False)
+            interfaces.diagnostics(
+                f"{name}-db",
+                resource_id=database.id,
+                workspace_id=args.workspace_id,
+                parent=self,
+                metrics=False,
+            )
         if args.lock:
-            interfaces.lock(name, scope=cluster.id, parent=self, reason="Shared Redis: remove the lock on purpose.")
+            interfaces.lock(
+                name, scope=cluster.id, parent=self, reason="Shared Redis: remove the lock on purpose."
+            )
 
         self.cluster = cluster
         self.database = database

@@ -56,7 +56,9 @@ class ServiceBus(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServiceBusArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         premium = args.sku == "Premium"
         if premium and args.private_endpoint is None:
-            raise ValueError(f"{name}: a Premium namespace needs a private endpoint target (public access is off)")
+            raise ValueError(
+                f"{name}: a Premium namespace needs a private endpoint target (public access is off)"
+            )
         super().__init__("mystira:messaging:ServiceBus", name, None, opts)
         private = premium and args.private_endpoint is not None
 
@@ -65,7 +67,11 @@ class ServiceBus(pulumi.ComponentResource):
             namespace_name=args.name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            sku={"name": args.sku, "tier": args.sku, "capacity": args.capacity if premium else None},
+            sku=servicebus.SBSkuArgs(
+                name=args.sku,  # type: ignore[arg-type]  # the enum's values are these strings
+                tier=args.sku,  # type: ignore[arg-type]
+                capacity=args.capacity if premium else None,  # messaging units exist on Premium only
+            ),
             disable_local_auth=True,  # no SAS keys: Entra tokens and data-plane roles only
             minimum_tls_version="1.2",
             # Off exactly where the private endpoint below gives a way in (defect 5).
@@ -127,5 +133,10 @@ class ServiceBus(pulumi.ComponentResource):
         # The FQDN clients connect to (the endpoint without scheme, port and slash).
         self.fqdn = ns.name.apply(lambda n: f"{n}.servicebus.windows.net")
         self.register_outputs(
-            {"id": self.id, "namespace_name": self.namespace_name, "endpoint": self.endpoint, "fqdn": self.fqdn}
+            {
+                "id": self.id,
+                "namespace_name": self.namespace_name,
+                "endpoint": self.endpoint,
+                "fqdn": self.fqdn,
+            }
         )

@@ -29,11 +29,26 @@ ROLE_NAMES = {guid: name for name, guid in ROLES.items()}
 SECRETS: dict[str, set[str]] = {
     "chain": {"appinsights-connection-string"},
     "publisher": {"appinsights-connection-string", "servicebus-namespace", "chain-rpc-endpoint"},
-    "story": {"appinsights-connection-string", "postgres-host", "postgres-database", "postgres-user",
-              "redis-host", "redis-port", "openai-endpoint"},
-    "admin": {"appinsights-connection-string", "postgres-host", "postgres-database", "postgres-user",
-              "redis-host", "redis-port", "entra-tenant-id", "entra-admin-api-client-id",
-              "entra-admin-ui-client-id"},
+    "story": {
+        "appinsights-connection-string",
+        "postgres-host",
+        "postgres-database",
+        "postgres-user",
+        "redis-host",
+        "redis-port",
+        "openai-endpoint",
+    },
+    "admin": {
+        "appinsights-connection-string",
+        "postgres-host",
+        "postgres-database",
+        "postgres-user",
+        "redis-host",
+        "redis-port",
+        "entra-tenant-id",
+        "entra-admin-api-client-id",
+        "entra-admin-ui-client-id",
+    },
     "app": {"appinsights-connection-string"},
 }
 
@@ -41,11 +56,15 @@ SECRETS: dict[str, set[str]] = {
 # service's own vault.
 ROLES_BY_SERVICE: dict[str, set[tuple[str, str]]] = {
     "chain": {("Key Vault Secrets User", "chain-vault-kv")},
-    "publisher": {("Key Vault Secrets User", "publisher-vault-kv"),
-                  ("Azure Service Bus Data Sender", "servicebus-ns"),
-                  ("Azure Service Bus Data Receiver", "servicebus-ns")},
-    "story": {("Key Vault Secrets User", "story-vault-kv"),
-              ("Cognitive Services OpenAI User", "openai-account")},
+    "publisher": {
+        ("Key Vault Secrets User", "publisher-vault-kv"),
+        ("Azure Service Bus Data Sender", "servicebus-ns"),
+        ("Azure Service Bus Data Receiver", "servicebus-ns"),
+    },
+    "story": {
+        ("Key Vault Secrets User", "story-vault-kv"),
+        ("Cognitive Services OpenAI User", "openai-account"),
+    },
     "admin": {("Key Vault Secrets User", "admin-vault-kv")},
     "app": {("Key Vault Secrets User", "app-vault-kv")},
 }
@@ -56,9 +75,15 @@ DATABASE_ROLES = {"story": "storygenerator", "admin": "adminapi"}
 
 # Data-plane roles: each really grants data access. Control-plane roles give a workload nothing
 # useful (defect 2) or too much.
-DATA_PLANE_ROLES = {"Key Vault Secrets User", "Azure Service Bus Data Sender", "Azure Service Bus Data Receiver",
-                    "Cognitive Services OpenAI User", "Monitoring Metrics Publisher", "AcrPull",
-                    "Storage Blob Data Contributor"}
+DATA_PLANE_ROLES = {
+    "Key Vault Secrets User",
+    "Azure Service Bus Data Sender",
+    "Azure Service Bus Data Receiver",
+    "Cognitive Services OpenAI User",
+    "Monitoring Metrics Publisher",
+    "AcrPull",
+    "Storage Blob Data Contributor",
+}
 
 
 def _logical(urn: str) -> str:
@@ -100,15 +125,20 @@ def test_each_service_gets_exactly_its_role_assignments(env_stack, mode):
 @pytest.mark.parametrize("svc", [s.key for s in SERVICES])
 def test_each_service_gets_exactly_its_secrets(env_stack, mode, svc):
     result = stack_run(env_stack, mode)
-    names = {inputs(s)["secretName"] for s in of_type(result, "azure-native:keyvault:Secret")
-             if inputs(s)["resourceGroupName"] == f"mys-{env_stack}-{svc}-rg-san"}
+    names = {
+        inputs(s)["secretName"]
+        for s in of_type(result, "azure-native:keyvault:Secret")
+        if inputs(s)["resourceGroupName"] == f"mys-{env_stack}-{svc}-rg-san"
+    }
     assert names == SECRETS[svc]
 
 
 def test_each_service_gets_exactly_its_redis_access(env_stack, mode):
     result = stack_run(env_stack, mode)
-    got = {service_of(a.property_dependencies["user"])
-           for a in of_type(result, "azure-native:redisenterprise:AccessPolicyAssignment")}
+    got = {
+        service_of(a.property_dependencies["user"])
+        for a in of_type(result, "azure-native:redisenterprise:AccessPolicyAssignment")
+    }
     assert got == REDIS_USERS
 
 
@@ -119,8 +149,12 @@ def test_each_service_gets_exactly_its_database(env_stack):
 
 def test_connection_settings_are_passwordless_and_point_at_the_right_things(env_stack):
     result = stack_run(env_stack, "update")
-    values = {(inputs(s)["resourceGroupName"].split("-")[2], inputs(s)["secretName"]): inputs(s)["properties"]["value"]
-              for s in of_type(result, "azure-native:keyvault:Secret")}
+    values = {
+        (inputs(s)["resourceGroupName"].split("-")[2], inputs(s)["secretName"]): inputs(s)["properties"][
+            "value"
+        ]
+        for s in of_type(result, "azure-native:keyvault:Secret")
+    }
     out = result.outputs
     for key, db in DATABASE_ROLES.items():
         assert values[(key, "postgres-host")] == out["postgresFqdn"]
@@ -129,7 +163,10 @@ def test_connection_settings_are_passwordless_and_point_at_the_right_things(env_
     for key in REDIS_USERS:
         assert values[(key, "redis-host")] == out["redisHostname"]
         assert values[(key, "redis-port")] == "10000"
-    assert values[("publisher", "servicebus-namespace")] == f"{out['serviceBusNamespace']}.servicebus.windows.net"
+    assert (
+        values[("publisher", "servicebus-namespace")]
+        == f"{out['serviceBusNamespace']}.servicebus.windows.net"
+    )
     assert values[("publisher", "chain-rpc-endpoint")] == f"https://rpc.{env_stack}.chain.mystira.app"
 
 
@@ -160,7 +197,10 @@ def test_defect_2_no_legacy_access_policies_or_redis_cache(env_stack):
     result = stack_run(env_stack, "update")
     assert not of_type(result, "azure-native:keyvault:AccessPolicy")
     assert not [r for r in result.records if r.type.startswith("azure-native:redis:")]
-    assert all(inputs(v)["properties"]["enableRbacAuthorization"] for v in of_type(result, "azure-native:keyvault:Vault"))
+    assert all(
+        inputs(v)["properties"]["enableRbacAuthorization"]
+        for v in of_type(result, "azure-native:keyvault:Vault")
+    )
 
 
 def _public_access(rec) -> str | None:
@@ -171,8 +211,10 @@ def _public_access(rec) -> str | None:
 
 def test_defect_5_public_access_off_means_a_private_endpoint(env_stack):
     result = stack_run(env_stack, "update")
-    targets = {inputs(pe)["privateLinkServiceConnections"][0]["privateLinkServiceId"]
-               for pe in of_type(result, "azure-native:network:PrivateEndpoint")}
+    targets = {
+        inputs(pe)["privateLinkServiceConnections"][0]["privateLinkServiceId"]
+        for pe in of_type(result, "azure-native:network:PrivateEndpoint")
+    }
     closed = [r for r in result.records if r.custom and str(_public_access(r)).lower() == "disabled"]
     assert closed, "expected private resources"
     for rec in closed:
@@ -181,8 +223,14 @@ def test_defect_5_public_access_off_means_a_private_endpoint(env_stack):
 
 def _markers(env: str) -> set[str]:
     """Strings that only appear in names of `env`'s resources."""
-    return {f"mys-{env}-", f"mys{ENV_SHORT[env]}", f"mystira-{env}-", f"api://mystira-admin-api-{env}",
-            Namer(env, "southafricanorth", env).suffix, f".{env}.chain.mystira.app"}
+    return {
+        f"mys-{env}-",
+        f"mys{ENV_SHORT[env]}",
+        f"mystira-{env}-",
+        f"api://mystira-admin-api-{env}",
+        Namer(env, "southafricanorth", env).suffix,
+        f".{env}.chain.mystira.app",
+    }
 
 
 @pytest.mark.parametrize("env", ENV_STACKS)

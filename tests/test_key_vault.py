@@ -32,7 +32,9 @@ def test_one_vault_per_service_in_its_own_group(env_stack):
     for key, v in got.items():
         i = inputs(v)
         assert i["resourceGroupName"] == f"mys-{env_stack}-{key}-rg-san"
-        assert i["vaultName"].startswith(f"mys{ {'dev': 'dev', 'staging': 'stg', 'prod': 'prd'}[env_stack]}{key}kvsan")
+        assert i["vaultName"].startswith(
+            f"mys{ {'dev': 'dev', 'staging': 'stg', 'prod': 'prd'}[env_stack] }{key}kvsan"
+        )
 
 
 def test_secure_settings_explicit(env_stack, mode):
@@ -60,20 +62,29 @@ def test_soft_delete_and_purge_protection_per_environment(env, retention, purge)
 def test_private_endpoint_per_vault(env_stack):
     result = stack_run(env_stack, "update")
     for v in of_type(result, VAULT):
-        pes = [pe for pe in of_type(result, "azure-native:network:PrivateEndpoint")
-               if inputs(pe)["privateLinkServiceConnections"][0]["privateLinkServiceId"] == v.id]
+        pes = [
+            pe
+            for pe in of_type(result, "azure-native:network:PrivateEndpoint")
+            if inputs(pe)["privateLinkServiceConnections"][0]["privateLinkServiceId"] == v.id
+        ]
         assert len(pes) == 1, v.name
         assert inputs(pes[0])["privateLinkServiceConnections"][0]["groupIds"] == ["vault"]
-        (group,) = [g for g in of_type(result, "azure-native:network:PrivateDnsZoneGroup") if g.parent == pes[0].urn]
+        (group,) = [
+            g for g in of_type(result, "azure-native:network:PrivateDnsZoneGroup") if g.parent == pes[0].urn
+        ]
         assert inputs(group)["privateDnsZoneConfigs"][0]["privateDnsZoneId"].endswith(
-            "/privateDnsZones/privatelink.vaultcore.azure.net")
+            "/privateDnsZones/privatelink.vaultcore.azure.net"
+        )
 
 
 def test_audit_event_diagnostics(env_stack):
     result = stack_run(env_stack, "update")
     for v in of_type(result, VAULT):
-        diags = [d for d in of_type(result, "azure-native:monitor:DiagnosticSetting")
-                 if inputs(d)["resourceUri"] == v.id]
+        diags = [
+            d
+            for d in of_type(result, "azure-native:monitor:DiagnosticSetting")
+            if inputs(d)["resourceUri"] == v.id
+        ]
         assert len(diags) == 1, v.name
         assert inputs(diags[0])["logs"] == [{"category": "AuditEvent", "enabled": True}]
 
@@ -81,7 +92,9 @@ def test_audit_event_diagnostics(env_stack):
 @pytest.mark.parametrize("env,locked", [("dev", False), ("staging", False), ("prod", True)])
 def test_lock_and_protect_in_prod(env, locked):
     result = stack_run(env, "update")
-    lock_scopes = {inputs(lk)["scope"] for lk in of_type(result, "azure-native:authorization:ManagementLockByScope")}
+    lock_scopes = {
+        inputs(lk)["scope"] for lk in of_type(result, "azure-native:authorization:ManagementLockByScope")
+    }
     for v in of_type(result, VAULT):
         assert v.effective_protect is locked
         assert (v.id in lock_scopes) is locked

@@ -24,9 +24,16 @@ ADMIN = "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra"
 # What each environment's stack file asks for (Pulumi.<env>.yaml, section postgres).
 EXPECTED = {
     "dev": dict(sku=("Standard_B1ms", "Burstable"), storage=32, retention=7, geo="Disabled", ha="Disabled"),
-    "staging": dict(sku=("Standard_B1ms", "Burstable"), storage=32, retention=7, geo="Disabled", ha="Disabled"),
-    "prod": dict(sku=("Standard_D4ds_v5", "GeneralPurpose"), storage=128, retention=35, geo="Enabled",
-                 ha="ZoneRedundant"),
+    "staging": dict(
+        sku=("Standard_B1ms", "Burstable"), storage=32, retention=7, geo="Disabled", ha="Disabled"
+    ),
+    "prod": dict(
+        sku=("Standard_D4ds_v5", "GeneralPurpose"),
+        storage=128,
+        retention=35,
+        geo="Enabled",
+        ha="ZoneRedundant",
+    ),
 }
 
 
@@ -44,7 +51,12 @@ def test_sizes_backup_and_ha_per_environment(env_stack, mode):
     assert i["backup"] == {"backupRetentionDays": want["retention"], "geoRedundantBackup": want["geo"]}
     assert i["highAvailability"]["mode"] == want["ha"]
     # A custom window (Sunday 02:00 UTC from settings), not Azure's choice of time.
-    assert i["maintenanceWindow"] == {"customWindow": "Enabled", "dayOfWeek": 0, "startHour": 2, "startMinute": 0}
+    assert i["maintenanceWindow"] == {
+        "customWindow": "Enabled",
+        "dayOfWeek": 0,
+        "startHour": 2,
+        "startMinute": 0,
+    }
 
 
 def test_entra_only_no_password_anywhere(env_stack, mode):
@@ -60,7 +72,8 @@ def test_private_access_through_delegated_subnet_and_zone(env_stack):
     assert i["network"]["publicNetworkAccess"] == "Disabled"
     assert i["network"]["delegatedSubnetResourceId"].endswith(f"/subnets/mys-{env_stack}-postgres-snet-san")
     assert i["network"]["privateDnsZoneArmResourceId"].endswith(
-        f"/privateDnsZones/mys-{env_stack}.private.postgres.database.azure.com")
+        f"/privateDnsZones/mys-{env_stack}.private.postgres.database.azure.com"
+    )
 
 
 def test_server_parameters(env_stack, mode):
@@ -96,7 +109,7 @@ def test_children_are_written_one_after_another(env_stack, mode):
     result = stack_run(env_stack, mode)
     chain = [server(result)] + of_type(result, CONFIG) + of_type(result, DATABASE) + of_type(result, ADMIN)
     assert len(chain) == 1 + 4 + 3 + 2
-    for before, after in zip(chain, chain[1:]):
+    for before, after in zip(chain, chain[1:], strict=False):
         assert depends_on(after, before), f"{after.name} does not wait for {before.name}"
 
 
@@ -109,10 +122,15 @@ def test_failover_zone_drift_ignored_and_timeouts(env_stack):
 @pytest.mark.parametrize("env,protected", [("dev", False), ("staging", True), ("prod", True)])
 def test_protect_and_lock_in_staging_and_prod(env, protected):
     result = stack_run(env, "update")
-    for rec in [server(result)] + of_type(result, DATABASE) + of_type(result, CONFIG) + of_type(result, ADMIN):
+    for rec in (
+        [server(result)] + of_type(result, DATABASE) + of_type(result, CONFIG) + of_type(result, ADMIN)
+    ):
         assert rec.effective_protect is protected, rec.name
-    locks = [lk for lk in of_type(result, "azure-native:authorization:ManagementLockByScope")
-             if "Microsoft.DBforPostgreSQL" in str(inputs(lk)["scope"])]
+    locks = [
+        lk
+        for lk in of_type(result, "azure-native:authorization:ManagementLockByScope")
+        if "Microsoft.DBforPostgreSQL" in str(inputs(lk)["scope"])
+    ]
     assert len(locks) == (1 if protected else 0)
     if protected:
         assert inputs(locks[0])["level"] == "CanNotDelete"
@@ -120,16 +138,21 @@ def test_protect_and_lock_in_staging_and_prod(env, protected):
 
 def test_diagnostics_when_monitoring_exists(env_stack):
     result = stack_run(env_stack, "update")
-    diags = [d for d in of_type(result, "azure-native:monitor:DiagnosticSetting")
-             if "/flexibleServers/" in str(inputs(d)["resourceUri"])]
+    diags = [
+        d
+        for d in of_type(result, "azure-native:monitor:DiagnosticSetting")
+        if "/flexibleServers/" in str(inputs(d)["resourceUri"])
+    ]
     assert len(diags) == 1
     assert inputs(diags[0])["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
 
 
 def test_grant_script_gives_one_identity_one_database():
     sql = grant_script("mys-dev-story-id-san", "48c8e165-6e01-54f4-8b7a-3a0f045d6c99", "storygenerator")
-    assert ("pgaadauth_create_principal_with_oid('mys-dev-story-id-san', "
-            "'48c8e165-6e01-54f4-8b7a-3a0f045d6c99', 'service', false, false)") in sql
+    assert (
+        "pgaadauth_create_principal_with_oid('mys-dev-story-id-san', "
+        "'48c8e165-6e01-54f4-8b7a-3a0f045d6c99', 'service', false, false)"
+    ) in sql
     assert 'GRANT CONNECT, TEMPORARY ON DATABASE "storygenerator" TO "mys-dev-story-id-san";' in sql
     assert "\\connect storygenerator" in sql
     # Not an admin, no superuser-like grants, no password.
@@ -148,8 +171,10 @@ def test_grant_scripts_exported_for_each_database_service(env_stack):
     scripts = result.outputs["postgresGrantScripts"]
     want = {s.key: s.database for s in SERVICES if s.database}
     assert set(scripts) == set(want)
-    principals = {r.name: r.outputs["principalId"]
-                  for r in of_type(result, "azure-native:managedidentity:UserAssignedIdentity")}
+    principals = {
+        r.name: r.outputs["principalId"]
+        for r in of_type(result, "azure-native:managedidentity:UserAssignedIdentity")
+    }
     for key, db in want.items():
         assert f"mys-{env_stack}-{key}-id-san" in scripts[key]
         assert principals[f"{key}-id"] in scripts[key]

@@ -18,7 +18,11 @@ CLUSTER = "azure-native:redisenterprise:RedisEnterprise"
 DATABASE = "azure-native:redisenterprise:Database"
 ASSIGNMENT = "azure-native:redisenterprise:AccessPolicyAssignment"
 
-EXPECTED = {"dev": ("Balanced_B0", "Disabled"), "staging": ("Balanced_B1", "Disabled"), "prod": ("Balanced_B3", "Enabled")}
+EXPECTED = {
+    "dev": ("Balanced_B0", "Disabled"),
+    "staging": ("Balanced_B1", "Disabled"),
+    "prod": ("Balanced_B3", "Enabled"),
+}
 
 
 def test_no_retired_azure_cache_for_redis(env_stack):
@@ -50,21 +54,28 @@ def test_database_is_tls_and_entra_only(env_stack, mode):
 def test_private_endpoint_in_the_redis_zone(env_stack):
     result = stack_run(env_stack, "update")
     (cluster,) = of_type(result, CLUSTER)
-    pes = [pe for pe in of_type(result, "azure-native:network:PrivateEndpoint")
-           if inputs(pe)["privateLinkServiceConnections"][0]["privateLinkServiceId"] == cluster.id]
+    pes = [
+        pe
+        for pe in of_type(result, "azure-native:network:PrivateEndpoint")
+        if inputs(pe)["privateLinkServiceConnections"][0]["privateLinkServiceId"] == cluster.id
+    ]
     assert len(pes) == 1
     conn = inputs(pes[0])["privateLinkServiceConnections"][0]
     assert conn["groupIds"] == ["redisEnterprise"]
     assert inputs(pes[0])["subnet"]["id"].endswith("-private-endpoints-snet-san")
-    (group,) = [g for g in of_type(result, "azure-native:network:PrivateDnsZoneGroup") if g.parent == pes[0].urn]
+    (group,) = [
+        g for g in of_type(result, "azure-native:network:PrivateDnsZoneGroup") if g.parent == pes[0].urn
+    ]
     zone = inputs(group)["privateDnsZoneConfigs"][0]["privateDnsZoneId"]
     assert zone.endswith("/privateDnsZones/privatelink.redis.azure.net")
 
 
 def test_access_policy_assignments_for_redis_users_only_and_serial(env_stack):
     result = stack_run(env_stack, "update")
-    principals = {r.name[: -len("-id")]: r.outputs["principalId"]
-                  for r in of_type(result, "azure-native:managedidentity:UserAssignedIdentity")}
+    principals = {
+        r.name[: -len("-id")]: r.outputs["principalId"]
+        for r in of_type(result, "azure-native:managedidentity:UserAssignedIdentity")
+    }
     assignments = of_type(result, ASSIGNMENT)
     want = {s.key for s in SERVICES if s.uses_redis}
     assert want == {"story", "admin"}
@@ -75,7 +86,7 @@ def test_access_policy_assignments_for_redis_users_only_and_serial(env_stack):
         assert a["databaseName"] == "default"
     (db,) = of_type(result, DATABASE)
     chain = [db] + assignments
-    for before, after in zip(chain, chain[1:]):
+    for before, after in zip(chain, chain[1:], strict=False):
         assert depends_on(after, before)
 
 

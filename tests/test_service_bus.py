@@ -24,8 +24,11 @@ def namespace(result):
 
 
 def endpoints_for(result, resource_id):
-    return [pe for pe in of_type(result, "azure-native:network:PrivateEndpoint")
-            if inputs(pe)["privateLinkServiceConnections"][0]["privateLinkServiceId"] == resource_id]
+    return [
+        pe
+        for pe in of_type(result, "azure-native:network:PrivateEndpoint")
+        if inputs(pe)["privateLinkServiceConnections"][0]["privateLinkServiceId"] == resource_id
+    ]
 
 
 def test_sku_local_auth_and_tls(env_stack, mode):
@@ -45,9 +48,12 @@ def test_public_access_off_only_with_a_private_endpoint(env, public):
     if public == "Disabled":
         assert len(pes) == 1
         assert inputs(pes[0])["privateLinkServiceConnections"][0]["groupIds"] == ["namespace"]
-        (group,) = [g for g in of_type(result, "azure-native:network:PrivateDnsZoneGroup") if g.parent == pes[0].urn]
+        (group,) = [
+            g for g in of_type(result, "azure-native:network:PrivateDnsZoneGroup") if g.parent == pes[0].urn
+        ]
         assert inputs(group)["privateDnsZoneConfigs"][0]["privateDnsZoneId"].endswith(
-            "/privateDnsZones/privatelink.servicebus.windows.net")
+            "/privateDnsZones/privatelink.servicebus.windows.net"
+        )
     else:
         assert pes == []  # Standard: no private endpoint possible, so the public endpoint stays
 
@@ -69,7 +75,15 @@ def test_namespace_output(env_stack):
 
 
 def test_premium_without_private_endpoint_is_refused():
-    args = ServiceBusArgs(name="x" * 6, resource_group_name="rg", location="southafricanorth", sku="Premium",
-                          capacity=1, queues=(QueueSpec("q", 1, "P1D"),), subscription_id="sub", tags={})
+    args = ServiceBusArgs(
+        name="x" * 6,
+        resource_group_name="rg",
+        location="southafricanorth",
+        sku="Premium",
+        capacity=1,
+        queues=(QueueSpec("q", 1, "P1D"),),
+        subscription_id="sub",
+        tags={},
+    )
     with pytest.raises(ValueError, match="private endpoint"):
         ServiceBus("sb", args)

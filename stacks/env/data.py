@@ -77,7 +77,9 @@ def build(p: Platform) -> None:
                 EntraAdmin(pg_settings.admin_group_object_id, pg_settings.admin_group_name, "group"),
             ),
             principals=tuple(
-                DatabasePrincipal(svc.key, identities[svc.key].name, identities[svc.key].principal_id, svc.database)
+                DatabasePrincipal(
+                    svc.key, identities[svc.key].name, identities[svc.key].principal_id, svc.database
+                )
                 for svc in SERVICES
                 if svc.database
             ),
@@ -167,7 +169,9 @@ def build(p: Platform) -> None:
             p.add_secret(svc.key, "servicebus-namespace", service_bus.fqdn)
         if svc.uses_chain_rpc:
             if not s.chain_rpc_endpoint:
-                raise SettingsError(s.file, "chainRpcEndpoint", f"required: service '{svc.key}' uses the chain RPC endpoint")
+                raise SettingsError(
+                    s.file, "chainRpcEndpoint", f"required: service '{svc.key}' uses the chain RPC endpoint"
+                )
             p.add_secret(svc.key, "chain-rpc-endpoint", s.chain_rpc_endpoint)
 
     pulumi.export("postgresFqdn", postgres.fqdn)

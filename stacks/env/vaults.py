@@ -19,7 +19,9 @@ def build(p: Platform) -> None:
     vaults = p.components["key_vaults"]
     unknown = set(p.secrets) - {svc.key for svc in SERVICES}
     if unknown:
-        raise ValueError(f"secrets were added for services not in the catalogue: {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"secrets were added for services not in the catalogue: {', '.join(sorted(unknown))}"
+        )
     written: dict[str, list[str]] = {}
     for svc in SERVICES:
         secrets = p.secrets.get(svc.key, {})
