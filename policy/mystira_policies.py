@@ -265,6 +265,30 @@ def applies(types: Sequence[str], resource_type: str) -> bool:
     )
 
 
+# Every resource policy accepts `exemptions` in its config: a list of {"name": <logical resource
+# name>, "reason": <why>}. An exemption lives in the per-stack config file, in review, with its
+# reason next to it; the policy code stays strict.
+_EXEMPTIONS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "reason": {"type": "string", "minLength": 10}},
+        "required": ["name", "reason"],
+    },
+}
+
+
+def with_exemptions(schema: PolicyConfigSchema | None) -> PolicyConfigSchema:
+    properties = dict(schema.properties) if schema else {}
+    properties["exemptions"] = _EXEMPTIONS
+    return PolicyConfigSchema(properties=properties, required=schema.required if schema else None)
+
+
+def exempt(args: ResourceValidationArgs) -> bool:
+    cfg = args.get_config() or {}
+    return any(e.get("name") == args.name and e.get("reason") for e in cfg.get("exemptions") or [])
+
+
 def resource_policy(
     id: str,
     description: str,
@@ -278,7 +302,7 @@ def resource_policy(
 
     def wrap(check: ResourceCheck) -> ResourceCheck:
         def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-            if applies(types, args.resource_type):
+            if applies(types, args.resource_type) and not exempt(args):
                 check(args, report)
 
         _register(
@@ -289,7 +313,7 @@ def resource_policy(
                 validate=validate,
                 severity=severity,
                 remediation_steps=remediation,
-                config_schema=config_schema,
+                config_schema=with_exemptions(config_schema),
             ),
         )
         return check

@@ -543,6 +543,21 @@ def test_policy_config_overrides_defaults():
     )
 
 
+def test_an_exemption_needs_the_resource_name_and_a_reason():
+    open_vault = with_(VAULT_OK, "properties.publicNetworkAccess", "Enabled")
+    open_vault = with_(open_vault, "properties.networkAcls.defaultAction", "Allow")
+    reason = "CI runners decrypt stack secrets with this vault's key"
+    assert check("keyvault-network-restricted", mp.VAULT, open_vault,
+                 config={"exemptions": [{"name": "r", "reason": reason}]}) == []
+    # Another resource's exemption, or one without a reason, exempts nothing.
+    assert check("keyvault-network-restricted", mp.VAULT, open_vault,
+                 config={"exemptions": [{"name": "other", "reason": reason}]})
+    assert check("keyvault-network-restricted", mp.VAULT, open_vault,
+                 config={"exemptions": [{"name": "r", "reason": ""}]})
+    schema = BY_ID["keyvault-network-restricted"].config_schema
+    assert schema.properties["exemptions"]["items"]["required"] == ["name", "reason"]
+
+
 def test_touching_an_unknown_value_raises_as_in_a_real_preview():
     with pytest.raises(UnknownValueError):
         check("aks-rbac-enabled", AKS, with_(AKS_OK, "enableRBAC", UNKNOWN))
