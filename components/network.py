@@ -55,6 +55,7 @@ class CoreNetwork(pulumi.ComponentResource):
     subnet_ids: dict[str, pulumi.Output[str]]
     nsg_ids: dict[str, pulumi.Output[str]]
     dns_zone_ids: dict[str, pulumi.Output[str]]
+    dns_zone_links: dict[str, privatedns.VirtualNetworkLink]  # for resources that need resolution first
 
     def __init__(self, name: str, args: CoreNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mystira:network:CoreNetwork", name, None, opts)
@@ -122,7 +123,7 @@ class CoreNetwork(pulumi.ComponentResource):
             self.nsg_ids[spec.role] = nsg.id
 
         zones = {**PRIVATE_DNS_ZONES, "postgres": postgres_zone(args.namer.env)}
-        self.dns_zone_ids = {}
+        self.dns_zone_ids, self.dns_zone_links = {}, {}
         for role, zone_name in zones.items():
             zone = privatedns.PrivateZone(
                 f"{name}-{role}-dns",
@@ -132,7 +133,7 @@ class CoreNetwork(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            privatedns.VirtualNetworkLink(
+            self.dns_zone_links[role] = privatedns.VirtualNetworkLink(
                 f"{name}-{role}-dns-link",
                 private_zone_name=zone.name,
                 resource_group_name=rg,

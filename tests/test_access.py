@@ -68,6 +68,9 @@ ROLES_BY_SERVICE: dict[str, set[tuple[str, str]]] = {
     "admin": {("Key Vault Secrets User", "admin-vault-kv")},
     "app": {("Key Vault Secrets User", "app-vault-kv")},
 }
+# Application Insights accepts Entra-authenticated telemetry only: each service may publish to its own.
+for _key in ROLES_BY_SERVICE:
+    ROLES_BY_SERVICE[_key].add(("Monitoring Metrics Publisher", f"{_key}-appi"))
 
 # Non-ARM data access: Redis access policy assignments and PostgreSQL database roles (grant scripts).
 REDIS_USERS = {"story", "admin"}

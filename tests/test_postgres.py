@@ -74,6 +74,9 @@ def test_private_access_through_delegated_subnet_and_zone(env_stack):
     assert i["network"]["privateDnsZoneArmResourceId"].endswith(
         f"/privateDnsZones/mys-{env_stack}.private.postgres.database.azure.com"
     )
+    # Azure refuses a private-access server whose zone isn't linked to the VNet yet.
+    link = result.one("azure-native:privatedns:VirtualNetworkLink", "core-postgres-dns-link")
+    assert depends_on(server(result), link)
 
 
 def test_server_parameters(env_stack, mode):

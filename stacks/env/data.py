@@ -69,8 +69,9 @@ def build(p: Platform) -> None:
             maintenance_day=pg_settings.maintenance_window.day,
             maintenance_start_hour=pg_settings.maintenance_window.start_hour,
             delegated_subnet_id=p.network.subnet_ids["postgres"],
-            # The zone id is the input Azure checks; the zone's VNet link is created alongside it.
             private_dns_zone_id=p.network.dns_zone_ids["postgres"],
+            # Azure requires the zone to be linked to the VNet before a private-access server.
+            network_ready=(p.network.dns_zone_links["postgres"],),
             databases=DATABASES,
             admins=(
                 EntraAdmin(p.deployer_object_id, DEPLOYER_PG_ROLE, "servicePrincipal"),
