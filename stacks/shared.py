@@ -238,8 +238,10 @@ def build(settings: Settings) -> None:
         "preview",
         DeployIdentityArgs(
             display_name=f"{PROJECT}-preview",
-            description=f"GitHub Actions pull-request previews of every stack ({repo}).",
-            subjects=(pull_request_subject(repo),),
+            description=f"GitHub Actions pull-request previews and drift checks of every stack ({repo}).",
+            # Pull requests, and the scheduled drift check (it runs in the `drift` GitHub
+            # environment, see .github/workflows/drift.yml): both only read.
+            subjects=(pull_request_subject(repo), environment_subject(repo, "drift")),
             subscription_id=subscription_id,
             owners=owners,
             grants=(

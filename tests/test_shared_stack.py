@@ -213,18 +213,19 @@ def test_deploy_identity_trusts_exactly_its_github_environment(env):
     assert app.id.startswith("/applications/")
 
 
-def test_preview_identity_trusts_only_pull_requests():
+def test_preview_identity_trusts_only_pull_requests_and_the_drift_check():
     r = stack_run("shared")
     app = next(a for a in of_type(r, APP) if a.name == "preview-app")
-    assert [inputs(f)["subject"] for f in of_type(r, FIC) if f.parent == app.urn] == [
-        f"repo:{REPO}:pull_request"
+    assert sorted(inputs(f)["subject"] for f in of_type(r, FIC) if f.parent == app.urn) == [
+        f"repo:{REPO}:environment:drift",
+        f"repo:{REPO}:pull_request",
     ]
 
 
 def test_no_federated_subject_has_a_wildcard():
     r = stack_run("shared")
     subjects = [inputs(f)["subject"] for f in of_type(r, FIC)]
-    assert len(subjects) == 4
+    assert len(subjects) == 5
     assert not any("*" in s for s in subjects)
 
 
@@ -248,6 +249,7 @@ def test_deploy_identities_follow_settings_environments():
     assert r.ok, r.error
     assert sorted(a.name for a in of_type(r, APP)) == ["deploy-prod-app", "preview-app"]
     assert sorted(inputs(f)["subject"] for f in of_type(r, FIC)) == [
+        "repo:acme/infra:environment:drift",
         "repo:acme/infra:environment:prod",
         "repo:acme/infra:pull_request",
     ]
