@@ -117,3 +117,16 @@ def test_prod_estimate_on_the_recorded_graph():
     assert est.finish[est.path[-1]] == est.total
     text = estimate.render(se, "prod")
     assert "Critical path:" in text and "serial sum" in text
+
+
+def test_estimate_command_on_the_fixture(capsys):
+    from mystira_infra.cli import main
+    from tests.conftest import ROOT
+
+    assert main(["estimate", "--stack", "demo", "--cwd", str(ROOT / "tests" / "fixtures" / "minimal")]) == 0
+    out = capsys.readouterr().out
+    # rg (3 s) -> vault (90 s) -> secret (3 s); the storage account (30 s) runs beside them.
+    assert out.splitlines()[0].startswith("Estimated cold `pulumi up` of demo: 1m36s on the critical path")
+    assert "serial sum 2m06s" in out
+    path = out.split("Critical path:")[1].split("\n\n")[0]
+    assert [line.split()[-1] for line in path.strip().splitlines()[1:]] == ["rg", "vault", "db-password"]
