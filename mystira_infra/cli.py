@@ -26,12 +26,13 @@ def _preview(args: argparse.Namespace) -> int:
         doc = render.preview_json(result, policy.as_diagnostics(results))
         print(json.dumps(doc, indent=2))
     else:
-        print(render.tree(result))
+        if result.ok or len(result.records) > 1:  # a settings error registers nothing: no tree
+            print(render.tree(result))
         text = policy.format_text(results)
         if text:
             print("\n" + text)
         if result.error:
-            print(f"\nerror: {result.error}", file=sys.stderr)
+            print(f"error: {result.error}", file=sys.stderr)
     if not result.ok:
         return 1
     return 2 if any(r.mandatory for r in results) else 0

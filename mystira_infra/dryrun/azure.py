@@ -182,19 +182,15 @@ def user_assigned_identities(inputs: dict[str, Any], urn: str) -> dict[str, Any]
 
 # Read-only properties that a preview of a new resource shows as unknown even though their parent
 # object is an input (the echoed input would otherwise make them look known, and absent).
-PREVIEW_UNKNOWN: dict[str, tuple[str, ...]] = {
-    "azure-native:containerservice:ManagedCluster": ("oidcIssuerProfile.issuerURL", "identityProfile", "fqdn"),
-}
-
-
-def mark_preview_unknowns(token: str, state: dict[str, Any], unknown: str) -> dict[str, Any]:
-    for path in PREVIEW_UNKNOWN.get(token, ()):
-        *parents, leaf = path.split(".")
-        node = state
-        for key in parents:
-            node[key] = dict(node.get(key) or {})
-            node = node[key]
-        node[leaf] = unknown
+def mark_preview_unknowns(state: dict[str, Any], computed: dict[str, Any], unknown: str) -> dict[str, Any]:
+    """At preview, every value Azure computes is unknown, also inside objects the program passed
+    (a vault's properties.vaultUri, a cluster's oidcIssuerProfile.issuerURL); values the program
+    set itself stay known. `computed` is what update mode would return for the resource."""
+    for key, value in computed.items():
+        if isinstance(value, dict) and isinstance(state.get(key), dict):
+            state[key] = mark_preview_unknowns(dict(state[key]), value, unknown)
+        elif state.get(key) != value:
+            state[key] = unknown
     return state
 
 

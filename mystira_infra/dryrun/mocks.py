@@ -123,11 +123,11 @@ class AzureMocks(Mocks):
             meta = dict(inputs.get("metadata") or {})
             meta.setdefault("name", f"{args.name}-{azure.short_hash(urn)}")
             state["metadata"] = {**(args.inputs.get("metadata") or {}), "name": meta["name"]}
+        computed = azure.computed_outputs(args.typ, args.name, inputs, urn, self.region)
         if self.preview:
-            # A new resource's id and computed outputs are unknown at preview (azure-native marks
-            # read-only properties nested in input objects unknown too: PREVIEW_UNKNOWN).
-            return None, azure.mark_preview_unknowns(args.typ, state, rpc.UNKNOWN)
-        state.update(azure.computed_outputs(args.typ, args.name, inputs, urn, self.region))
+            # A new resource's id and everything Azure computes are unknown at preview.
+            return None, azure.mark_preview_unknowns(state, computed, rpc.UNKNOWN)
+        state.update(computed)
         rid = state.get("id") if args.typ.startswith("azuread:") else None
         return rid or azure.resource_id(args.typ, args.name, inputs, urn), state
 

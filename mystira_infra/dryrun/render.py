@@ -23,6 +23,19 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+UNKNOWN_TEXT = "output<string>"  # how `pulumi preview` prints a value known only after the update
+
+
+def _unknowns_shown(value: Any) -> Any:
+    if value == UNKNOWN:
+        return UNKNOWN_TEXT
+    if isinstance(value, dict):
+        return {k: _unknowns_shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknowns_shown(v) for v in value]
+    return value
+
+
 def _children(records: list[Record]) -> dict[str, list[Record]]:
     out: dict[str, list[Record]] = {}
     for r in records:
@@ -55,8 +68,8 @@ def tree(result: RunResult) -> str:
     if result.outputs:
         lines += ["", "Outputs:"]
         for key, value in result.outputs.items():
-            shown = jsonable(value)
-            text = "output<string>" if shown == UNKNOWN else json.dumps(shown)
+            shown = _unknowns_shown(jsonable(value))
+            text = shown if shown == UNKNOWN_TEXT else json.dumps(shown)
             lines.append(f"    {key}: {text}")
     lines += ["", "Resources:", f"    + {len(result.records)} to create", "", "Resources by type:"]
     for typ, count in sorted(Counter(r.type for r in result.records).items()):
