@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pulumi
 from pulumi_azure_native import containerservice, managedidentity, monitor
@@ -129,7 +130,11 @@ class AksCluster(pulumi.ComponentResource):
             node_resource_group_profile={"restriction_level": "ReadOnly"},
             kubernetes_version=args.kubernetes_version,
             sku={"name": "Base", "tier": args.tier},  # Standard = uptime SLA (prod)
-            identity={"type": "UserAssigned", "user_assigned_identities": [control_plane.id]},
+            # cast: the provider takes the plain string; the generated TypedDict wants the enum type.
+            identity=cast(
+                containerservice.ManagedClusterIdentityArgsDict,
+                {"type": "UserAssigned", "user_assigned_identities": [control_plane.id]},
+            ),
             # Entra-managed AAD with Azure RBAC: access is granted by Azure role assignments only.
             aad_profile={
                 "managed": True,
@@ -259,7 +264,7 @@ class AksCluster(pulumi.ComponentResource):
             )
 
         # Planned maintenance: cluster upgrades and node OS updates only in the weekly window.
-        window = {
+        window: containerservice.MaintenanceWindowArgsDict = {
             "schedule": {"weekly": {"day_of_week": args.maintenance.day, "interval_weeks": 1}},
             "duration_hours": args.maintenance.duration_hours,
             "start_time": f"{args.maintenance.start_hour:02d}:00",
@@ -290,10 +295,13 @@ class AksCluster(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self.resource_group_name = pulumi.Output.from_input(args.resource_group_name)
         self.fqdn = cluster.fqdn
-        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda o: o.issuer_url if o else None)
+        # cast: the SDK types these outputs optional; Azure reports them for every cluster it creates.
+        self.oidc_issuer_url = cast(
+            pulumi.Output[str], cluster.oidc_issuer_profile.apply(lambda o: o.issuer_url if o else None)
+        )
         kubelet = cluster.identity_profile.apply(lambda p: (p or {}).get("kubeletidentity"))
-        self.kubelet_object_id = kubelet.apply(lambda k: k.object_id if k else None)
-        self.kubelet_client_id = kubelet.apply(lambda k: k.client_id if k else None)
+        self.kubelet_object_id = cast(pulumi.Output[str], kubelet.apply(lambda k: k.object_id if k else None))
+        self.kubelet_client_id = cast(pulumi.Output[str], kubelet.apply(lambda k: k.client_id if k else None))
         self.control_plane_principal_id = control_plane.principal_id
 
         # Azure RBAC for Kubernetes: who may administer the cluster through the API server.

@@ -128,7 +128,9 @@ def api_app(
     ids += [stable_id(identifier_uri, "scope", s.value) for s in scopes]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{name}: duplicate role or scope value")
-    claims = [{"name": c, "essential": False} for c in optional_claims]
+    claims: list[azuread.ApplicationOptionalClaimsAccessTokenArgsDict] = [
+        {"name": c, "essential": False} for c in optional_claims
+    ]
     app = azuread.Application(
         name,
         display_name=display_name,

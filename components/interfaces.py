@@ -110,6 +110,7 @@ def diagnostics(
     metrics: bool = True,
 ) -> monitor.DiagnosticSetting:
     """Send a resource's logs and metrics to Log Analytics (resource-specific tables)."""
+    logs: list[monitor.DiagnosticsLogSettingsArgsDict]
     if log_categories is None:
         logs = [{"category_group": "allLogs", "enabled": True}]
     else:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
+
+# `spec=cast(...ArgsDict, {...})` below: the specs use Kubernetes' camelCase keys, which the provider
+# accepts; the SDK's generated *ArgsDict types only list the snake_case spelling.
 
 # kubelogin login modes that need no person and no secret in the kubeconfig:
 # - azurecli: reuse the `az login` session (CI logs in with OIDC federation: azure/login);
@@ -128,14 +132,16 @@ class AppNamespace(pulumi.ComponentResource):
         self.default_deny = k8s.networking.v1.NetworkPolicy(
             f"{name}-default-deny",
             metadata={"name": "default-deny-all", "namespace": args.namespace},
-            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            spec=cast(
+                k8s.networking.v1.NetworkPolicySpecArgsDict, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+            ),
             opts=in_ns,
         )
         # ...except name resolution, which every pod needs (CoreDNS in kube-system).
         k8s.networking.v1.NetworkPolicy(
             f"{name}-allow-dns",
             metadata={"name": "allow-dns-egress", "namespace": args.namespace},
-            spec={
+            spec=cast(k8s.networking.v1.NetworkPolicySpecArgsDict, {
                 "podSelector": {},
                 "policyTypes": ["Egress"],
                 "egress": [{
@@ -145,7 +151,7 @@ class AppNamespace(pulumi.ComponentResource):
                     }],
                     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                 }],
-            },
+            }),
             opts=in_ns,
         )
         q = args.quota
@@ -163,11 +169,11 @@ class AppNamespace(pulumi.ComponentResource):
         k8s.core.v1.LimitRange(
             f"{name}-limits",
             metadata={"name": "container-defaults", "namespace": args.namespace},
-            spec={"limits": [{
+            spec=cast(k8s.core.v1.LimitRangeSpecArgsDict, {"limits": [{
                 "type": "Container",
                 "defaultRequest": {"cpu": q.default_cpu_request, "memory": q.default_memory_request},
                 "default": {"cpu": q.default_cpu_limit, "memory": q.default_memory_limit},
-            }]},
+            }]}),
             opts=in_ns,
         )
 

@@ -311,7 +311,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=child,
         )
 
-        webhooks = (
+        webhooks: list[monitor.WebhookReceiverArgsDict] | None = (
             [{"name": "webhook", "service_uri": args.webhook_url, "use_common_alert_schema": True}]
             if args.webhook_url is not None
             else None

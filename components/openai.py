@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pulumi
 from pulumi_azure_native import cognitiveservices
@@ -76,7 +77,8 @@ class OpenAIAccount(pulumi.ComponentResource):
             sku={"name": "S0"},
             # System-assigned identity: for customer-managed keys and outbound calls to other Azure
             # services without secrets.
-            identity={"type": "SystemAssigned"},
+            # cast: the provider takes the plain string; the generated TypedDict wants the enum type.
+            identity=cast(cognitiveservices.IdentityArgsDict, {"type": "SystemAssigned"}),
             properties={
                 # Required for Entra ID tokens and for the private endpoint's DNS name; unique per env.
                 "custom_sub_domain_name": args.name,
@@ -160,7 +162,8 @@ class OpenAIAccount(pulumi.ComponentResource):
         # the subdomain, so it is known at preview (properties.endpoint is not known
         # until the account exists) and still waits for the account.
         self.endpoint = pulumi.Output.concat("https://", account.name, ".openai.azure.com/")
-        self.principal_id = account.identity.apply(lambda i: i.principal_id if i else None)
+        # cast: the SDK types the identity optional; the account is created with a system-assigned one.
+        self.principal_id = cast(pulumi.Output[str], account.identity.apply(lambda i: i.principal_id if i else None))
         self.deployment_names = [d.name for d in args.deployments]
         self.register_outputs(
             {

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+# `spec=cast(...ArgsDict, {...})` below: the specs use Kubernetes' camelCase keys, which the provider
+# accepts; the SDK's generated *ArgsDict types only list the snake_case spelling.
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class Workload(pulumi.ComponentResource):
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": args.name, "namespace": args.namespace, "labels": labels},
-            spec={
+            spec=cast(k8s.apps.v1.DeploymentSpecArgsDict, {
                 "replicas": args.min_replicas,
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
@@ -112,24 +116,24 @@ class Workload(pulumi.ComponentResource):
                         ],
                     },
                 },
-            },
+            }),
             # The HPA owns the replica count after the first apply.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["spec.replicas"]),
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata={"name": args.name, "namespace": args.namespace, "labels": labels},
-            spec={
+            spec=cast(k8s.core.v1.ServiceSpecArgsDict, {
                 "type": "ClusterIP",  # reachable inside the cluster only; ingress fronts it
                 "selector": selector,
                 "ports": [{"name": "http", "port": args.service_port, "targetPort": "http", "protocol": "TCP"}],
-            },
+            }),
             opts=child,
         )
         self.hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata={"name": args.name, "namespace": args.namespace, "labels": labels},
-            spec={
+            spec=cast(k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict, {
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.name},
                 "minReplicas": args.min_replicas,
                 "maxReplicas": args.max_replicas,
@@ -139,17 +143,19 @@ class Workload(pulumi.ComponentResource):
                     for resource, target in (("cpu", args.cpu_target_percent),
                                              ("memory", args.memory_target_percent))
                 ],
-            },
+            }),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
         )
         self.pdb = k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata={"name": args.name, "namespace": args.namespace, "labels": labels},
             # Node drains (upgrades, scale-down) evict one pod at a time.
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            spec=cast(
+                k8s.policy.v1.PodDisruptionBudgetSpecArgsDict, {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+            ),
             opts=child,
         )
-        peers = [{"podSelector": {}}] + [
+        peers: list[dict[str, Any]] = [{"podSelector": {}}] + [
             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
             for ns in args.ingress_from_namespaces
         ]
@@ -157,12 +163,12 @@ class Workload(pulumi.ComponentResource):
         self.network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol",
             metadata={"name": f"{args.name}-traffic", "namespace": args.namespace, "labels": labels},
-            spec={
+            spec=cast(k8s.networking.v1.NetworkPolicySpecArgsDict, {
                 "podSelector": {"matchLabels": selector},
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [{"from": peers, "ports": [{"protocol": "TCP", "port": args.port}]}],
                 "egress": [{"ports": [{"protocol": "TCP", "port": p} for p in args.egress_ports]}],
-            },
+            }),
             opts=child,
         )
         self.deployment_name = self.deployment.metadata.apply(lambda m: m["name"])

@@ -15,6 +15,8 @@ Stages run in this order; each is one module in `stacks/env/` and owns its compo
 
 from __future__ import annotations
 
+from typing import cast
+
 import pulumi
 from pulumi_azure_native import authorization
 
@@ -87,7 +89,8 @@ def core(settings: Settings) -> Platform:
     )
 
     # Tier-3 outputs (registry, email) come from the shared stack's state, never from guessed names.
-    shared = pulumi.StackReference(settings.shared_stack)
+    # cast: sharedStack is required for environment stacks (settings.parse_settings rejects a missing one).
+    shared = pulumi.StackReference(cast(str, settings.shared_stack))
 
     pulumi.export("environment", env)
     pulumi.export("coreResourceGroup", core_rg.name)

@@ -119,9 +119,11 @@ def build(p: Platform) -> None:
         resource_group_name=aks.resource_group_name, resource_name=aks.cluster_name)
     kubeconfig = creds.kubeconfigs.apply(
         lambda kcs: noninteractive_kubeconfig(base64.b64decode(kcs[0].value).decode(), mode))
+    # Annotated: mypy can't infer Output.secret's type parameter from an Output argument on its own.
+    secret_kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
     provider = k8s.Provider(
         "aks",
-        kubeconfig=pulumi.Output.secret(kubeconfig),
+        kubeconfig=secret_kubeconfig,
         enable_server_side_apply=True,
         opts=pulumi.ResourceOptions(parent=aks, depends_on=list(admin_dependencies(aks))),
     )
