@@ -461,7 +461,8 @@ def _parse(value: Any, typ: Any, path: str, fail: typing.Callable[[str, str], ty
                 kwargs[f.name] = _parse(value[camel], hints[f.name], f"{path}.{camel}", fail)
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 fail(f"{path}.{camel}", "missing required key")
-        return typ(**kwargs)
+        # `typ` is a dataclass type here (is_dataclass also admits instances, which callers never pass).
+        return typing.cast(type, typ)(**kwargs)
     if origin is tuple:
         if not isinstance(value, list):
             fail(path, f"expected a list, got {type(value).__name__} {value!r}")

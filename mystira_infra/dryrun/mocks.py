@@ -131,7 +131,8 @@ class AzureMocks(Mocks):
         rid = state.get("id") if args.typ.startswith("azuread:") else None
         return rid or azure.resource_id(args.typ, args.name, inputs, urn), state
 
-    def call(self, args: MockCallArgs) -> dict:
+    # A bare dict is the SDK's no-failures form (its tuple form iterates the failures, so None would fail).
+    def call(self, args: MockCallArgs) -> dict:  # type: ignore[override]
         tok = args.token
         if tok in ("azure-native:authorization:getClientConfig", "azuread:index/getClientConfig:getClientConfig"):
             return {

@@ -14,9 +14,10 @@ import runpy
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.runtime import settings as runtime_settings
@@ -28,9 +29,9 @@ from mystira_infra.dryrun.project import (
     DryRunError,
     Project,
     StackConfig,
-    to_cli_string,
     load_project,
     load_stack_config,
+    to_cli_string,
 )
 
 DEFAULT_REGION = "southafricanorth"
@@ -181,7 +182,9 @@ def _run_once(project: Project, config: StackConfig, stack: str, preview: bool,
         sys.path.insert(0, str(project.directory))
         os.chdir(project.directory)
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project.main), run_name="__main__")))
+            # cast: run_pulumi_func awaits an awaitable result and ignores any other (the module globals).
+            program = cast(Callable[[], None], lambda: runpy.run_path(str(project.main), run_name="__main__"))
+            _sync_await(run_pulumi_func(program))
             result.outputs = _sync_await(_resolve_outputs())
         except pulumi.RunError as e:  # includes SettingsError: a clean message, no traceback
             result.error = str(e)

@@ -17,6 +17,7 @@ the ones a reviewer must read come first.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,9 +145,9 @@ def diff_records(
     *,
     a_name: str = "A",
     b_name: str = "B",
-    a_tokens: list[str] = (),
-    b_tokens: list[str] = (),
-) -> StackDiff:  # type: ignore[assignment]
+    a_tokens: Sequence[str] = (),
+    b_tokens: Sequence[str] = (),
+) -> StackDiff:
     def index(records: list[Record]) -> dict[tuple[str, str], Record]:
         return {(r.type, r.name): r for r in records if r.custom and not r.type.startswith("pulumi:")}
 
