@@ -9,7 +9,6 @@ off the Kubernetes provider needs a non-interactive kubelogin; AKS rejects unsup
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml

@@ -14,7 +14,7 @@ import pytest
 from mystira_infra import services
 from mystira_infra.dryrun.mocks import plain
 from tests.conftest import stack_run
-from tests.helpers import inputs, of_type
+from tests.helpers import of_type
 from tests.test_aks import settings_of
 
 NS = "kubernetes:core/v1:Namespace"

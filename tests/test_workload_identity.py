@@ -125,6 +125,6 @@ def test_federated_credentials_on_one_identity_are_written_one_after_another(tmp
     fics = of_type(r, FIC)
     assert [inputs(f)["federatedIdentityCredentialResourceName"] for f in fics] == [f"fic-{i}" for i in range(4)]
     assert not fics[0].dependencies or all(f.type != FIC for f in map(r.get, fics[0].dependencies))
-    for before, after in zip(fics, fics[1:]):
+    for before, after in zip(fics, fics[1:], strict=False):
         assert depends_on(after, before), f"{after.name} must wait for {before.name}"
 
