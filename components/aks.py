@@ -26,7 +26,9 @@ from components import interfaces
 
 # The baseline's diagnostic categories: audit of admin actions, Entra auth (guard), the autoscaler
 # and the controller manager. kube-audit (all reads) and kube-scheduler stay off: cost.
-AKS_LOG_CATEGORIES: tuple[str, ...] = ("kube-audit-admin", "guard", "cluster-autoscaler", "kube-controller-manager")
+AKS_LOG_CATEGORIES: tuple[str, ...] = (
+    "kube-audit-admin", "guard", "cluster-autoscaler", "kube-controller-manager",
+)
 
 # Azure's built-in maintenance configuration names: AKS only honours these two.
 AUTO_UPGRADE_SCHEDULE = "aksManagedAutoUpgradeSchedule"
@@ -147,7 +149,8 @@ class AksCluster(pulumi.ComponentResource):
             oidc_issuer_profile={"enabled": True},  # issues service-account tokens Entra can trust
             security_profile={
                 "workload_identity": {"enabled": True},  # pods get Entra tokens without secrets
-                "image_cleaner": {"enabled": True, "interval_hours": 168},  # remove stale, vulnerable images weekly
+                # Remove stale, vulnerable images weekly.
+                "image_cleaner": {"enabled": True, "interval_hours": 168},
                 **(
                     {"defender": {"log_analytics_workspace_resource_id": args.workspace_id,
                                   "security_monitoring": {"enabled": True}}}  # runtime threat detection
@@ -316,7 +319,8 @@ class AksCluster(pulumi.ComponentResource):
         if args.deployer_object_id is not None:
             # CI's deploy identity applies the Kubernetes layer (namespaces, RBAC-bound objects).
             self.deployer_admin = interfaces.role_assignment(
-                f"{name}-deployer-admin", scope=cluster.id, role="Azure Kubernetes Service RBAC Cluster Admin",
+                f"{name}-deployer-admin", scope=cluster.id,
+                role="Azure Kubernetes Service RBAC Cluster Admin",
                 principal_id=args.deployer_object_id, principal_type="ServicePrincipal",
                 subscription_id=args.subscription_id, parent=self)
 
@@ -333,7 +337,9 @@ class AksCluster(pulumi.ComponentResource):
             # With Entra auth (useAADAuth) the Container Insights agent reads what to collect from
             # a data collection rule associated with the cluster: without one it sends nothing.
             if not args.data_collection_rule_name:
-                raise ValueError(f"{name}: a workspace needs data_collection_rule_name for Container Insights")
+                raise ValueError(
+                    f"{name}: a workspace needs data_collection_rule_name for Container Insights"
+                )
             streams = ["Microsoft-ContainerInsights-Group-Default"]
             dcr = monitor.DataCollectionRule(
                 f"{name}-insights-dcr",
@@ -349,7 +355,9 @@ class AksCluster(pulumi.ComponentResource):
                     "extension_settings": {"dataCollectionSettings": {
                         "interval": "1m", "namespaceFilteringMode": "Off", "enableContainerLogV2": True}},
                 }]},
-                destinations={"log_analytics": [{"name": "workspace", "workspace_resource_id": args.workspace_id}]},
+                destinations={
+                    "log_analytics": [{"name": "workspace", "workspace_resource_id": args.workspace_id}]
+                },
                 data_flows=[{"streams": streams, "destinations": ["workspace"]}],
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self),

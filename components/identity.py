@@ -27,7 +27,9 @@ class ServiceIdentity(pulumi.ComponentResource):
     principal_id: pulumi.Output[str]
     client_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ServiceIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ServiceIdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:identity:ServiceIdentity", name, None, opts)
         uami = managedidentity.UserAssignedIdentity(
             f"{name}-id",
@@ -71,7 +73,9 @@ class WorkloadFederation(pulumi.ComponentResource):
 
     credential_names: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, args: WorkloadFederationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: WorkloadFederationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:identity:WorkloadFederation", name, None, opts)
         if len({s.subject for s in args.subjects}) != len(args.subjects):
             raise ValueError(f"{name}: a subject is federated twice")

@@ -82,7 +82,9 @@ def role_assignment(
     else:
         role_id = custom_role_id
         assignment = pulumi.Output.all(scope, principal_id, custom_role_id).apply(
-            lambda a: str(uuid.uuid5(uuid.NAMESPACE_URL, f"{a[0].lower()}|{a[2].rsplit('/', 1)[-1]}|{a[1].lower()}"))
+            lambda a: str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"{a[0].lower()}|{a[2].rsplit('/', 1)[-1]}|{a[1].lower()}")
+            )
         )
     return authorization.RoleAssignment(
         name,
@@ -127,7 +129,9 @@ def diagnostics(
     )
 
 
-def lock(name: str, *, scope: pulumi.Input[str], parent: pulumi.Resource, reason: str) -> authorization.ManagementLockByScope:
+def lock(
+    name: str, *, scope: pulumi.Input[str], parent: pulumi.Resource, reason: str
+) -> authorization.ManagementLockByScope:
     """CanNotDelete: reads and updates still work; a delete needs the lock removed first, on purpose."""
     return authorization.ManagementLockByScope(
         f"{name}-lock",

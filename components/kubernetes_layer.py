@@ -133,7 +133,8 @@ class AppNamespace(pulumi.ComponentResource):
             f"{name}-default-deny",
             metadata={"name": "default-deny-all", "namespace": args.namespace},
             spec=cast(
-                k8s.networking.v1.NetworkPolicySpecArgsDict, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+                k8s.networking.v1.NetworkPolicySpecArgsDict,
+                {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
             ),
             opts=in_ns,
         )
@@ -198,4 +199,6 @@ class AppNamespace(pulumi.ComponentResource):
         self.service_account_names = {
             k: sa.metadata.apply(lambda m: m["name"]) for k, sa in self.service_accounts.items()
         }
-        self.register_outputs({"namespace": self.namespace, "service_account_names": self.service_account_names})
+        self.register_outputs(
+            {"namespace": self.namespace, "service_account_names": self.service_account_names}
+        )

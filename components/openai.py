@@ -163,7 +163,9 @@ class OpenAIAccount(pulumi.ComponentResource):
         # until the account exists) and still waits for the account.
         self.endpoint = pulumi.Output.concat("https://", account.name, ".openai.azure.com/")
         # cast: the SDK types the identity optional; the account is created with a system-assigned one.
-        self.principal_id = cast(pulumi.Output[str], account.identity.apply(lambda i: i.principal_id if i else None))
+        self.principal_id = cast(
+            pulumi.Output[str], account.identity.apply(lambda i: i.principal_id if i else None)
+        )
         self.deployment_names = [d.name for d in args.deployments]
         self.register_outputs(
             {

@@ -24,7 +24,9 @@ class ResourceGroup(pulumi.ComponentResource):
     name: pulumi.Output[str]
     id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ResourceGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ResourceGroupArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mystira:core:ResourceGroup", name, None, opts)
         rg = resources.ResourceGroup(
             f"{name}-rg",

@@ -57,7 +57,9 @@ class Workload(pulumi.ComponentResource):
             raise ValueError(f"{name}: max_replicas must be at least min_replicas")
         child = pulumi.ResourceOptions(parent=self)
         selector = {"app.kubernetes.io/name": args.name}
-        labels = {**selector, "app.kubernetes.io/part-of": "mystira", "app.kubernetes.io/managed-by": "pulumi"}
+        labels = {
+            **selector, "app.kubernetes.io/part-of": "mystira", "app.kubernetes.io/managed-by": "pulumi"
+        }
         probe = {"httpGet": {"path": args.health_path, "port": "http"}}
 
         container = {
@@ -90,7 +92,9 @@ class Workload(pulumi.ComponentResource):
                 "replicas": args.min_replicas,
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
+                "strategy": {
+                    "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}
+                },
                 "template": {
                     "metadata": {
                         # Workload identity: the webhook injects the token volume and AZURE_* env.
@@ -126,7 +130,9 @@ class Workload(pulumi.ComponentResource):
             spec=cast(k8s.core.v1.ServiceSpecArgsDict, {
                 "type": "ClusterIP",  # reachable inside the cluster only; ingress fronts it
                 "selector": selector,
-                "ports": [{"name": "http", "port": args.service_port, "targetPort": "http", "protocol": "TCP"}],
+                "ports": [
+                    {"name": "http", "port": args.service_port, "targetPort": "http", "protocol": "TCP"}
+                ],
             }),
             opts=child,
         )
@@ -151,7 +157,8 @@ class Workload(pulumi.ComponentResource):
             metadata={"name": args.name, "namespace": args.namespace, "labels": labels},
             # Node drains (upgrades, scale-down) evict one pod at a time.
             spec=cast(
-                k8s.policy.v1.PodDisruptionBudgetSpecArgsDict, {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+                k8s.policy.v1.PodDisruptionBudgetSpecArgsDict,
+                {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
             ),
             opts=child,
         )

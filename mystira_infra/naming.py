@@ -72,8 +72,8 @@ RULES: dict[str, Rule] = {
     "registry": Rule("cr", 5, 50, r"[a-z0-9]+", "letters and digits", squashed=True, unique=True),
     "postgres": Rule("psql", 3, 63, _DASHED, "lowercase letters, digits and -", unique=True),
     "redis": Rule("redis", 1, 60, _DASHED, "lowercase letters, digits and -", unique=True),
-    "service_bus": Rule("sbns", 6, 50, r"[a-z][a-z0-9-]*[a-z0-9]", "letters, digits and -, starting with a letter",
-                        unique=True),
+    "service_bus": Rule("sbns", 6, 50, r"[a-z][a-z0-9-]*[a-z0-9]",
+                        "letters, digits and -, starting with a letter", unique=True),
     "openai": Rule("oai", 2, 64, _DASHED, "lowercase letters, digits and -", unique=True),
     "log_analytics": Rule("log", 4, 63, r"[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]", "letters, digits and -"),
     "app_insights": Rule("appi", 1, 255, r"[^%&\\?/]+", "anything but % & \\ ? /"),
@@ -91,7 +91,9 @@ def region_code(region: str) -> str:
     try:
         return REGION_CODES[region]
     except KeyError:
-        raise NameError(f"unsupported region '{region}'; supported: {', '.join(sorted(REGION_CODES))}") from None
+        raise NameError(
+            f"unsupported region '{region}'; supported: {', '.join(sorted(REGION_CODES))}"
+        ) from None
 
 
 def check(kind: str, name: str) -> str:

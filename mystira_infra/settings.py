@@ -191,16 +191,24 @@ class AlertSettings:
     )
     # Metric alerts the seed system defined but never wired (components/monitoring.py METRIC_ALERTS
     # maps each to its Azure metric). Failing periods don't apply to metric alerts: kept at 1 of 1.
-    redis_used_memory_percent: AlertRule = AlertRule(threshold=80, severity=2, failing_periods=1, evaluation_periods=1)
-    redis_connected_clients: AlertRule = AlertRule(threshold=1000, severity=2, failing_periods=1, evaluation_periods=1)
+    redis_used_memory_percent: AlertRule = AlertRule(
+        threshold=80, severity=2, failing_periods=1, evaluation_periods=1
+    )
+    redis_connected_clients: AlertRule = AlertRule(
+        threshold=1000, severity=2, failing_periods=1, evaluation_periods=1
+    )
     service_bus_dead_lettered_messages: AlertRule = AlertRule(
         threshold=1, severity=2, failing_periods=1, evaluation_periods=1
     )
     service_bus_throttled_requests: AlertRule = AlertRule(
         threshold=10, severity=2, failing_periods=1, evaluation_periods=1
     )
-    postgres_cpu_percent: AlertRule = AlertRule(threshold=80, severity=2, failing_periods=1, evaluation_periods=1)
-    postgres_storage_percent: AlertRule = AlertRule(threshold=85, severity=1, failing_periods=1, evaluation_periods=1)
+    postgres_cpu_percent: AlertRule = AlertRule(
+        threshold=80, severity=2, failing_periods=1, evaluation_periods=1
+    )
+    postgres_storage_percent: AlertRule = AlertRule(
+        threshold=85, severity=1, failing_periods=1, evaluation_periods=1
+    )
 
 
 @dataclass(frozen=True)
@@ -367,7 +375,9 @@ def load_settings() -> Settings:
     return parse_settings(stack, raw, secret_keys)
 
 
-def parse_settings(stack: str, raw: dict[str, str], secret_keys: set[str] | frozenset[str] = frozenset()) -> Settings:
+def parse_settings(
+    stack: str, raw: dict[str, str], secret_keys: set[str] | frozenset[str] = frozenset()
+) -> Settings:
     """Validate raw config strings (as the CLI passes them) for `stack`; raise SettingsError."""
     file = f"Pulumi.{stack}.yaml"
 
@@ -386,7 +396,8 @@ def parse_settings(stack: str, raw: dict[str, str], secret_keys: set[str] | froz
     if env not in ENVIRONMENTS:
         fail("environment", f"unknown environment '{env}'; expected one of: {', '.join(ENVIRONMENTS)}")
     if stack in ENVIRONMENTS and stack != env:
-        fail("environment", f"is '{env}' but the stack is '{stack}'; a stack may only build its own environment")
+        fail("environment",
+             f"is '{env}' but the stack is '{stack}'; a stack may only build its own environment")
     tier = "shared" if env == "shared" else "env"
 
     values: dict[str, Any] = {}
@@ -398,10 +409,12 @@ def parse_settings(stack: str, raw: dict[str, str], secret_keys: set[str] | froz
                 fail(key, "missing required key")
             continue
         if tier not in spec.tiers:
-            fail(key, f"not used by {'the shared stack' if tier == 'shared' else 'environment stacks'}; remove it")
+            fail(key,
+                 f"not used by {'the shared stack' if tier == 'shared' else 'environment stacks'}; remove it")
         if spec.secret:
             if key not in secret_keys:
-                fail(key, "holds a secret but is not a `secure:` value; set it with `pulumi config set --secret`")
+                fail(key,
+                     "holds a secret but is not a `secure:` value; set it with `pulumi config set --secret`")
             values[spec.field] = pulumi.Output.secret(raw[key])
             continue
         values[spec.field] = _parse(_decode(raw[key], spec.type, key, fail), spec.type, key, fail)
@@ -491,7 +504,8 @@ def _parse(value: Any, typ: Any, path: str, fail: typing.Callable[[str, str], ty
 
 def _validate(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
     if s.region not in naming.REGION_CODES:
-        fail("region", f"unsupported region '{s.region}'; supported: {', '.join(sorted(naming.REGION_CODES))}")
+        fail("region",
+             f"unsupported region '{s.region}'; supported: {', '.join(sorted(naming.REGION_CODES))}")
     _positive(s.name_generation, "nameGeneration", fail)
     try:
         naming.check_tag_value(s.cost_center)
@@ -508,7 +522,9 @@ def _positive(value: float, key: str, fail: typing.Callable[[str, str], typing.N
         fail(key, f"must be greater than zero, got {value:g}")
 
 
-def _network(value: str, key: str, fail: typing.Callable[[str, str], typing.NoReturn]) -> ipaddress.IPv4Network:
+def _network(
+    value: str, key: str, fail: typing.Callable[[str, str], typing.NoReturn]
+) -> ipaddress.IPv4Network:
     try:
         return ipaddress.IPv4Network(value)  # strict: host bits must be zero
     except ValueError as e:
@@ -587,7 +603,8 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
     wl = s.kubernetes.story_generator
     _positive(wl.min_replicas, "kubernetes.storyGenerator.minReplicas", fail)
     if wl.min_replicas < 2:
-        fail("kubernetes.storyGenerator.minReplicas", "at least 2 replicas keep the service up during a node drain")
+        fail("kubernetes.storyGenerator.minReplicas",
+             "at least 2 replicas keep the service up during a node drain")
     if wl.max_replicas < wl.min_replicas:
         fail("kubernetes.storyGenerator.maxReplicas", "must be at least minReplicas")
     if wl.image_tag in ("", "latest"):
@@ -630,12 +647,15 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
         if not 1 <= rule.failing_periods <= rule.evaluation_periods:
             fail(f"{key}.failingPeriods", "must be between 1 and evaluationPeriods")
         if rule.window_minutes not in ALERT_WINDOWS_MINUTES:
-            fail(f"{key}.windowMinutes", f"Azure alert windows are {', '.join(map(str, ALERT_WINDOWS_MINUTES))} minutes"
+            fail(f"{key}.windowMinutes",
+                 f"Azure alert windows are {', '.join(map(str, ALERT_WINDOWS_MINUTES))} minutes"
                  f" (and at least the 5-minute evaluation frequency), got {rule.window_minutes}")
     for i, group in enumerate(mon.extra_action_group_ids):
-        if not re.fullmatch(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/microsoft\.insights/actionGroups/[^/]+",
+        if not re.fullmatch(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+                            r"microsoft\.insights/actionGroups/[^/]+",
                             group, re.IGNORECASE):
-            fail(f"monitoring.extraActionGroupIds[{i}]", f"expected an action group resource id, got '{group}'")
+            fail(f"monitoring.extraActionGroupIds[{i}]",
+                 f"expected an action group resource id, got '{group}'")
 
     for i, d in enumerate(s.openai.deployments):
         _positive(d.capacity, f"openai.deployments[{i}].capacity", fail)
@@ -663,7 +683,8 @@ def _validate_shared(s: Settings, fail: typing.Callable[[str, str], typing.NoRet
     for i, cidr in enumerate(s.registry.push_ip_ranges):
         net = _network(cidr, f"registry.pushIpRanges[{i}]", fail)
         if net.is_private or net.prefixlen < 8:
-            fail(f"registry.pushIpRanges[{i}]", f"{net} must be a public range no wider than /8 (a firewall rule)")
+            fail(f"registry.pushIpRanges[{i}]",
+                 f"{net} must be a public range no wider than /8 (a firewall rule)")
 
 
 def _window(w: MaintenanceWindow, key: str, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:

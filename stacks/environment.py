@@ -80,7 +80,9 @@ def core(settings: Settings) -> Platform:
             address_space=settings.network.address_space,
             subnets=(
                 SubnetSpec("aks", subnets.aks),
-                SubnetSpec("postgres", subnets.postgres, delegation="Microsoft.DBforPostgreSQL/flexibleServers"),
+                SubnetSpec(
+                    "postgres", subnets.postgres, delegation="Microsoft.DBforPostgreSQL/flexibleServers"
+                ),
                 SubnetSpec("private_endpoints", subnets.private_endpoints, private_endpoints=True),
                 SubnetSpec("ingress", subnets.ingress),
             ),

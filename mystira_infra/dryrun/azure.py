@@ -35,24 +35,30 @@ def short_hash(*parts: str, n: int = 8) -> str:
 ARM_PATHS: dict[str, tuple[str, str]] = {
     "azure-native:resources:ResourceGroup": ("", "resourceGroupName"),
     "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks/{}", "virtualNetworkName"),
-    "azure-native:network:Subnet": ("Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{}", "subnetName"),
-    "azure-native:network:NetworkSecurityGroup": ("Microsoft.Network/networkSecurityGroups/{}", "networkSecurityGroupName"),
+    "azure-native:network:Subnet": (
+        "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{}", "subnetName"),
+    "azure-native:network:NetworkSecurityGroup": (
+        "Microsoft.Network/networkSecurityGroups/{}", "networkSecurityGroupName"),
     "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints/{}", "privateEndpointName"),
     "azure-native:network:PrivateDnsZoneGroup": (
-        "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{}", "privateDnsZoneGroupName"),
+        "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{}",
+        "privateDnsZoneGroupName"),
     "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones/{}", "privateZoneName"),
     "azure-native:privatedns:VirtualNetworkLink": (
-        "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{}", "virtualNetworkLinkName"),
+        "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{}",
+        "virtualNetworkLinkName"),
     "azure-native:managedidentity:UserAssignedIdentity": (
         "Microsoft.ManagedIdentity/userAssignedIdentities/{}", "resourceName"),
     "azure-native:managedidentity:FederatedIdentityCredential": (
         "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{}",
         "federatedIdentityCredentialResourceName"),
-    "azure-native:containerservice:ManagedCluster": ("Microsoft.ContainerService/managedClusters/{}", "resourceName"),
+    "azure-native:containerservice:ManagedCluster": (
+        "Microsoft.ContainerService/managedClusters/{}", "resourceName"),
     "azure-native:containerservice:AgentPool": (
         "Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{}", "agentPoolName"),
     "azure-native:containerservice:MaintenanceConfiguration": (
-        "Microsoft.ContainerService/managedClusters/{resourceName}/maintenanceConfigurations/{}", "configName"),
+        "Microsoft.ContainerService/managedClusters/{resourceName}/maintenanceConfigurations/{}",
+        "configName"),
     "azure-native:dbforpostgresql:Server": ("Microsoft.DBforPostgreSQL/flexibleServers/{}", "serverName"),
     "azure-native:dbforpostgresql:Database": (
         "Microsoft.DBforPostgreSQL/flexibleServers/{serverName}/databases/{}", "databaseName"),
@@ -63,26 +69,31 @@ ARM_PATHS: dict[str, tuple[str, str]] = {
     "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra": (
         "Microsoft.DBforPostgreSQL/flexibleServers/{serverName}/administrators/{}", "objectId"),
     "azure-native:redisenterprise:RedisEnterprise": ("Microsoft.Cache/redisEnterprise/{}", "clusterName"),
-    "azure-native:redisenterprise:Database": ("Microsoft.Cache/redisEnterprise/{clusterName}/databases/{}", "databaseName"),
+    "azure-native:redisenterprise:Database": (
+        "Microsoft.Cache/redisEnterprise/{clusterName}/databases/{}", "databaseName"),
     "azure-native:redisenterprise:AccessPolicyAssignment": (
         "Microsoft.Cache/redisEnterprise/{clusterName}/databases/{databaseName}/accessPolicyAssignments/{}",
         "accessPolicyAssignmentName"),
     "azure-native:servicebus:Namespace": ("Microsoft.ServiceBus/namespaces/{}", "namespaceName"),
-    "azure-native:servicebus:Queue": ("Microsoft.ServiceBus/namespaces/{namespaceName}/queues/{}", "queueName"),
+    "azure-native:servicebus:Queue": (
+        "Microsoft.ServiceBus/namespaces/{namespaceName}/queues/{}", "queueName"),
     "azure-native:servicebus:NamespaceNetworkRuleSet": (
         "Microsoft.ServiceBus/namespaces/{namespaceName}/networkRuleSets/default", ""),
     "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults/{}", "vaultName"),
     "azure-native:keyvault:Secret": ("Microsoft.KeyVault/vaults/{vaultName}/secrets/{}", "secretName"),
     "azure-native:keyvault:Key": ("Microsoft.KeyVault/vaults/{vaultName}/keys/{}", "keyName"),
-    "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces/{}", "workspaceName"),
+    "azure-native:operationalinsights:Workspace": (
+        "Microsoft.OperationalInsights/workspaces/{}", "workspaceName"),
     "azure-native:applicationinsights:Component": ("Microsoft.Insights/components/{}", "resourceName"),
     "azure-native:applicationinsights:Workbook": ("Microsoft.Insights/workbooks/{}", "resourceName"),
     "azure-native:portal:Dashboard": ("Microsoft.Portal/dashboards/{}", "dashboardName"),
     "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups/{}", "actionGroupName"),
     "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts/{}", "ruleName"),
     "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules/{}", "ruleName"),
-    "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts/{}", "activityLogAlertName"),
-    "azure-native:monitor:DiagnosticSetting": ("{scope}/providers/Microsoft.Insights/diagnosticSettings/{}", "name"),
+    "azure-native:monitor:ActivityLogAlert": (
+        "Microsoft.Insights/activityLogAlerts/{}", "activityLogAlertName"),
+    "azure-native:monitor:DiagnosticSetting": (
+        "{scope}/providers/Microsoft.Insights/diagnosticSettings/{}", "name"),
     "azure-native:monitor:SubscriptionDiagnosticSetting": (
         "/subscriptions/{sub}/providers/Microsoft.Insights/diagnosticSettings/{}", "name"),
     "azure-native:cognitiveservices:Account": ("Microsoft.CognitiveServices/accounts/{}", "accountName"),
@@ -91,19 +102,24 @@ ARM_PATHS: dict[str, tuple[str, str]] = {
     "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry/registries/{}", "registryName"),
     "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts/{}", "accountName"),
     "azure-native:storage:BlobContainer": (
-        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{}", "containerName"),
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{}",
+        "containerName"),
     "azure-native:storage:BlobServiceProperties": (
         "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default", ""),
     "azure-native:communication:CommunicationService": (
         "Microsoft.Communication/communicationServices/{}", "communicationServiceName"),
-    "azure-native:communication:EmailService": ("Microsoft.Communication/emailServices/{}", "emailServiceName"),
-    "azure-native:communication:Domain": ("Microsoft.Communication/emailServices/{emailServiceName}/domains/{}", "domainName"),
-    "azure-native:monitor:DataCollectionRule": ("Microsoft.Insights/dataCollectionRules/{}", "dataCollectionRuleName"),
+    "azure-native:communication:EmailService": (
+        "Microsoft.Communication/emailServices/{}", "emailServiceName"),
+    "azure-native:communication:Domain": (
+        "Microsoft.Communication/emailServices/{emailServiceName}/domains/{}", "domainName"),
+    "azure-native:monitor:DataCollectionRule": (
+        "Microsoft.Insights/dataCollectionRules/{}", "dataCollectionRuleName"),
     "azure-native:monitor:DataCollectionRuleAssociation": (
         "{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{}", "associationName"),
     "azure-native:authorization:RoleAssignment": (
         "{scope}/providers/Microsoft.Authorization/roleAssignments/{}", "roleAssignmentName"),
-    "azure-native:authorization:ManagementLockByScope": ("{scope}/providers/Microsoft.Authorization/locks/{}", "lockName"),
+    "azure-native:authorization:ManagementLockByScope": (
+        "{scope}/providers/Microsoft.Authorization/locks/{}", "lockName"),
     "azure-native:authorization:RoleDefinition": (
         "{scope}/providers/Microsoft.Authorization/roleDefinitions/{}", "roleDefinitionId"),
 }
@@ -143,14 +159,16 @@ def _kubeconfig(cluster: str, fqdn: str) -> str:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster, "cluster": {"server": f"https://{fqdn}:443",
-                                                   "certificate-authority-data": base64.b64encode(b"dry-run-ca").decode()}}],
+        "clusters": [{"name": cluster, "cluster": {
+            "server": f"https://{fqdn}:443",
+            "certificate-authority-data": base64.b64encode(b"dry-run-ca").decode()}}],
         "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{cluster}"}}],
         "current-context": cluster,
         "users": [{"name": f"clusterUser_{cluster}", "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1",
             "command": "kubelogin",
-            "args": ["get-token", "--login", "devicecode", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630",
+            "args": ["get-token", "--login", "devicecode",
+                     "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630",
                      "--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a", "--tenant-id", TENANT_ID,
                      "--environment", "AzurePublicCloud"],
             "interactiveMode": "IfAvailable", "provideClusterInfo": False}}}],
@@ -200,8 +218,9 @@ COMPUTED: dict[str, Computed] = {
     "azure-native:managedidentity:UserAssignedIdentity": lambda n, i, u, r: _identity(u),
     "azure-native:containerservice:ManagedCluster": lambda n, i, u, r: {
         "fqdn": f"{n}-{short_hash(u)}.hcp.{r}.azmk8s.io",
-        "oidcIssuerProfile": {**(i.get("oidcIssuerProfile") or {}),
-                              "issuerURL": f"https://{r}.oic.prod-aks.azure.com/{TENANT_ID}/{guid(u, 'oidc')}/"},
+        "oidcIssuerProfile": {
+            **(i.get("oidcIssuerProfile") or {}),
+            "issuerURL": f"https://{r}.oic.prod-aks.azure.com/{TENANT_ID}/{guid(u, 'oidc')}/"},
         "identityProfile": {"kubeletidentity": {
             "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/MC_{n}/providers/"
                           f"Microsoft.ManagedIdentity/userAssignedIdentities/{n}-agentpool",
@@ -221,20 +240,26 @@ COMPUTED: dict[str, Computed] = {
     "azure-native:keyvault:Vault": lambda n, i, u, r: {
         "properties": {**(i.get("properties") or {}), "vaultUri": f"https://{n}.vault.azure.net/"}},
     "azure-native:keyvault:Secret": lambda n, i, u, r: {
-        "properties": {"secretUri": f"https://{i.get('vaultName')}.vault.azure.net/secrets/{n}",
-                       "secretUriWithVersion": f"https://{i.get('vaultName')}.vault.azure.net/secrets/{n}/{short_hash(u, n=32)}"}},
+        "properties": {
+            "secretUri": f"https://{i.get('vaultName')}.vault.azure.net/secrets/{n}",
+            "secretUriWithVersion":
+                f"https://{i.get('vaultName')}.vault.azure.net/secrets/{n}/{short_hash(u, n=32)}"}},
     "azure-native:keyvault:Key": lambda n, i, u, r: {
         "keyUri": f"https://{i.get('vaultName')}.vault.azure.net/keys/{n}",
         "keyUriWithVersion": f"https://{i.get('vaultName')}.vault.azure.net/keys/{n}/{short_hash(u, n=32)}"},
     "azure-native:operationalinsights:Workspace": lambda n, i, u, r: {"customerId": guid(u, "customer")},
     "azure-native:applicationinsights:Component": lambda n, i, u, r: {
         "instrumentationKey": guid(u, "ikey"),
-        "connectionString": f"InstrumentationKey={guid(u, 'ikey')};IngestionEndpoint=https://{r}-1.in.applicationinsights.azure.com/;"
-                            f"LiveEndpoint=https://{r}.livediagnostics.monitor.azure.com/;ApplicationId={guid(u, 'appid')}",
+        "connectionString": f"InstrumentationKey={guid(u, 'ikey')};"
+                            f"IngestionEndpoint=https://{r}-1.in.applicationinsights.azure.com/;"
+                            f"LiveEndpoint=https://{r}.livediagnostics.monitor.azure.com/;"
+                            f"ApplicationId={guid(u, 'appid')}",
         "appId": guid(u, "appid")},
     "azure-native:cognitiveservices:Account": lambda n, i, u, r: {
-        "properties": {**(i.get("properties") or {}),
-                       "endpoint": f"https://{(i.get('properties') or {}).get('customSubDomainName') or n}.openai.azure.com/"},
+        "properties": {
+            **(i.get("properties") or {}),
+            "endpoint":
+                f"https://{(i.get('properties') or {}).get('customSubDomainName') or n}.openai.azure.com/"},
         **_system_identity(i, u)},
     "azure-native:containerregistry:Registry": lambda n, i, u, r: {"loginServer": f"{n}.azurecr.io"},
     "azure-native:storage:StorageAccount": lambda n, i, u, r: {
@@ -242,12 +267,15 @@ COMPUTED: dict[str, Computed] = {
     "azure-native:communication:CommunicationService": lambda n, i, u, r: {
         "hostName": f"{n}.africa.communication.azure.com", "immutableResourceId": guid(u, "acs")},
     "azure-native:communication:Domain": lambda n, i, u, r: {
-        "fromSenderDomain": f"{short_hash(u)}.azurecomm.net", "mailFromSenderDomain": f"{short_hash(u)}.azurecomm.net"},
+        "fromSenderDomain": f"{short_hash(u)}.azurecomm.net",
+        "mailFromSenderDomain": f"{short_hash(u)}.azurecomm.net"},
     "azure-native:network:PrivateEndpoint": lambda n, i, u, r: {
-        "customDnsConfigs": [], "networkInterfaces": [{"id": f"/subscriptions/{SUBSCRIPTION_ID}/nic/{n}-nic"}]},
+        "customDnsConfigs": [],
+        "networkInterfaces": [{"id": f"/subscriptions/{SUBSCRIPTION_ID}/nic/{n}-nic"}]},
     # Entra (azuread) objects: object ids and client ids.
     "azuread:index/application:Application": lambda n, i, u, r: {
-        "clientId": guid(u, "client"), "objectId": guid(u, "object"), "id": f"/applications/{guid(u, 'object')}"},
+        "clientId": guid(u, "client"), "objectId": guid(u, "object"),
+        "id": f"/applications/{guid(u, 'object')}"},
     "azuread:index/servicePrincipal:ServicePrincipal": lambda n, i, u, r: {
         "objectId": guid(u, "object"), "applicationTenantId": TENANT_ID},
     "azuread:index/group:Group": lambda n, i, u, r: {"objectId": guid(u, "object")},

@@ -113,7 +113,9 @@ class AzureMocks(Mocks):
             return f"{args.name}-provider-id", dict(args.inputs)
         state = dict(args.inputs)
         urn = f"{args.typ}::{args.name}"
-        phys = azure.physical_name(args.typ, args.name, inputs) if args.typ.startswith("azure-native:") else None
+        phys = (
+            azure.physical_name(args.typ, args.name, inputs) if args.typ.startswith("azure-native:") else None
+        )
         if phys is not None:
             # azure-native's `name` is an output; Azure fills it from the path parameter. Known at
             # preview too, because the engine's Check computes it from inputs.
@@ -134,7 +136,9 @@ class AzureMocks(Mocks):
     # A bare dict is the SDK's no-failures form (its tuple form iterates the failures, so None would fail).
     def call(self, args: MockCallArgs) -> dict:  # type: ignore[override]
         tok = args.token
-        if tok in ("azure-native:authorization:getClientConfig", "azuread:index/getClientConfig:getClientConfig"):
+        if tok in (
+            "azure-native:authorization:getClientConfig", "azuread:index/getClientConfig:getClientConfig"
+        ):
             return {
                 "clientId": azure.DEPLOYER_CLIENT_ID,
                 "objectId": azure.DEPLOYER_OBJECT_ID,

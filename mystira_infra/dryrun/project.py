@@ -118,10 +118,13 @@ def load_stack_config(project: Project, stack: str) -> StackConfig:
         spec = project.schema.get(full)
         if spec and "type" in spec and not _TYPE_CHECKS.get(spec["type"], lambda v: True)(value):
             raise DryRunError(
-                f"{path}: {key}: Pulumi.yaml declares type {spec['type']}, got {type(value).__name__} {value!r}"
+                f"{path}: {key}: Pulumi.yaml declares type {spec['type']}, "
+                f"got {type(value).__name__} {value!r}"
             )
         if spec and spec.get("secret"):
-            raise DryRunError(f"{path}: {key}: declared secret in Pulumi.yaml; set it with `pulumi config set --secret`")
+            raise DryRunError(
+                f"{path}: {key}: declared secret in Pulumi.yaml; set it with `pulumi config set --secret`"
+            )
         values[full] = to_cli_string(value)
     for full, spec in project.schema.items():
         if full in values:
@@ -129,6 +132,8 @@ def load_stack_config(project: Project, stack: str) -> StackConfig:
         if "default" in spec:
             values[full] = to_cli_string(spec["default"])
         elif full.startswith(f"{project.name}:"):
-            raise DryRunError(f"{path}: {full}: missing required configuration value (Pulumi.yaml declares no default)")
+            raise DryRunError(
+                f"{path}: {full}: missing required configuration value (Pulumi.yaml declares no default)"
+            )
     return StackConfig(file=path, values=values, secret_keys=secret_keys,
                        secrets_provider=data.get("secretsprovider"))

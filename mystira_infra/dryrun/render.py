@@ -47,7 +47,9 @@ def _children(records: list[Record]) -> dict[str, list[Record]]:
 
 def tree(result: RunResult) -> str:
     mode = "preview" if result.preview else "update"
-    lines = [f"Previewing update ({result.stack})  [dry run: Pulumi SDK mock runtime, {mode} mode, no cloud]", ""]
+    lines = [
+        f"Previewing update ({result.stack})  [dry run: Pulumi SDK mock runtime, {mode} mode, no cloud]", ""
+    ]
     rows: list[tuple[str, str, str]] = []
     kids = _children(result.records)
 
@@ -76,7 +78,9 @@ def tree(result: RunResult) -> str:
         lines.append(f"    {count:>4}  {typ}")
     if result.diagnostics:
         lines += ["", "Diagnostics:"]
-        lines += [f"    {d.severity}: {d.message}" + (f" ({d.urn})" if d.urn else "") for d in result.diagnostics]
+        lines += [
+            f"    {d.severity}: {d.message}" + (f" ({d.urn})" if d.urn else "") for d in result.diagnostics
+        ]
     return "\n".join(lines)
 
 

@@ -142,7 +142,9 @@ def run_stack(
                 known[ref] = sub.outputs
         result = _run_once(project, config, stack, preview, known, clear_aliases)
     for ref in result.missing_refs:
-        result.diagnostics.append(Diagnostic("warning", f"stack reference {ref}: no such stack here; outputs empty"))
+        result.diagnostics.append(
+            Diagnostic("warning", f"stack reference {ref}: no such stack here; outputs empty")
+        )
     return result
 
 
@@ -159,7 +161,11 @@ def _run_once(project: Project, config: StackConfig, stack: str, preview: bool,
     logger.setLevel(logging.INFO)
     logger.addHandler(_Collector(result.diagnostics))
 
-    region = config.values.get(f"{project.name}:region") or config.values.get("azure-native:location") or DEFAULT_REGION
+    region = (
+        config.values.get(f"{project.name}:region")
+        or config.values.get("azure-native:location")
+        or DEFAULT_REGION
+    )
     mocks = AzureMocks(preview=preview, region=region, stack_outputs=lambda ref: known.get(ref))
     monitor = RecordingMonitor(mocks)
 
