@@ -96,14 +96,18 @@ def test_settings_reach_the_cluster(env_stack, mode):
     assert c["kubernetesVersion"] in SUPPORTED_KUBERNETES_VERSIONS
     assert c["sku"] == {"name": "Base", "tier": s.tier}
     net = c["networkProfile"]
-    assert (net["serviceCidr"], net["dnsServiceIP"], net["podCidr"]) == (s.service_cidr, s.dns_service_ip, s.pod_cidr)
+    assert (net["serviceCidr"], net["dnsServiceIP"], net["podCidr"]) == (
+        s.service_cidr, s.dns_service_ip, s.pod_cidr
+    )
     assert c["autoUpgradeProfile"] == {"upgradeChannel": s.upgrade_channel,
                                        "nodeOSUpgradeChannel": s.node_os_upgrade_channel}
     [system] = c["agentPoolProfiles"]
     sp = s.system_pool
     assert system["name"] == sp.name and system["mode"] == "System" and system["vmSize"] == sp.vm_size
     assert system["enableAutoScaling"] is True
-    assert (system["minCount"], system["maxCount"], system["count"]) == (sp.min_count, sp.max_count, sp.min_count)
+    assert (system["minCount"], system["maxCount"], system["count"]) == (
+        sp.min_count, sp.max_count, sp.min_count
+    )
     assert system.get("nodeTaints", []) == list(sp.taints)
     assert system["orchestratorVersion"] == s.kubernetes_version
     assert system["availabilityZones"] == ["1", "2", "3"]  # southafricanorth has zones
@@ -130,7 +134,9 @@ def test_only_the_fixed_system_pool_is_inline_and_others_are_agent_pools(env_sta
         assert rec.ignore_changes == ["count"]
         assert got["resourceName"] == inputs(c)["resourceName"]
         assert got["mode"] == "User" and got["vmSize"] == spec.vm_size and got["enableAutoScaling"] is True
-        assert (got["minCount"], got["maxCount"], got["count"]) == (spec.min_count, spec.max_count, spec.min_count)
+        assert (got["minCount"], got["maxCount"], got["count"]) == (
+            spec.min_count, spec.max_count, spec.min_count
+        )
         assert got.get("nodeTaints", []) == list(spec.taints)
         assert got.get("nodeLabels", {}) == dict(spec.labels)
         assert got["orchestratorVersion"] == s.kubernetes_version
@@ -188,7 +194,9 @@ def test_changed_settings_change_the_cluster():
     [maint] = of_type(r, MAINT)
     win = inputs(maint)["maintenanceWindow"]
     assert inputs(maint)["configName"] == "aksManagedNodeOSUpgradeSchedule"
-    assert (win["schedule"]["weekly"]["dayOfWeek"], win["startTime"], win["durationHours"]) == ("Wednesday", "22:00", 6)
+    assert (win["schedule"]["weekly"]["dayOfWeek"], win["startTime"], win["durationHours"]) == (
+        "Wednesday", "22:00", 6
+    )
     # The admin group is a break-glass AAD admin and holds cluster admin + user roles.
     assert c["aadProfile"]["adminGroupObjectIDs"] == ["55555555-5555-4555-8555-555555555555"]
     for role in ("Azure Kubernetes Service RBAC Cluster Admin", "Azure Kubernetes Service Cluster User Role"):
@@ -221,7 +229,9 @@ def test_acr_pull_goes_to_the_kubelet_identity_not_the_cluster_identity(env_stac
     assert got["principalId"] == kubelet
     assert got["principalId"] != control_plane.outputs["principalId"]
     assert got["principalType"] == "ServicePrincipal"
-    assert got["scope"] == shared["registryId"], "scope is the shared registry, read through the StackReference"
+    assert got["scope"] == shared["registryId"], (
+        "scope is the shared registry, read through the StackReference"
+    )
 
 
 def test_acr_pull_waits_for_the_cluster_in_preview(env_stack):
@@ -236,7 +246,9 @@ def test_deployer_is_cluster_admin_through_azure_rbac(env_stack):
     c = cluster(r)
     grants = [g for g in role_assignments(r, "Azure Kubernetes Service RBAC Cluster Admin")
               if inputs(g)["principalType"] == "ServicePrincipal"]
-    assert [(inputs(g)["principalId"], inputs(g)["scope"]) for g in grants] == [(azure.DEPLOYER_OBJECT_ID, c.id)]
+    assert [(inputs(g)["principalId"], inputs(g)["scope"]) for g in grants] == [
+        (azure.DEPLOYER_OBJECT_ID, c.id)
+    ]
 
 
 def test_cluster_logs_and_container_insights_go_to_the_workspace(env_stack, mode):
@@ -299,7 +311,9 @@ def test_kubeconfig_conversion_matches_kubelogin_convert(mode):
     exec_ = out["users"][0]["user"]["exec"]
     # What `kubelogin convert-kubeconfig -l <mode>` writes: the server id only; the identity
     # comes from the az session or the AZURE_* environment, never from the kubeconfig.
-    assert exec_["args"] == ["get-token", "--login", mode, "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]
+    assert exec_["args"] == [
+        "get-token", "--login", mode, "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"
+    ]
     assert exec_["command"] == "kubelogin" and exec_["interactiveMode"] == "Never"
     assert out["clusters"] == src["clusters"] and out["contexts"] == src["contexts"]
 
@@ -310,7 +324,9 @@ def test_kubeconfig_conversion_rejects_what_it_cannot_convert():
     no_server = DEVICE_CODE.replace('"--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630", ', "")
     with pytest.raises(ValueError, match="no --server-id"):
         noninteractive_kubeconfig(no_server)
-    static = yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "users": [{"name": "u", "user": {"token": "x"}}]})
+    static = yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "Config", "users": [{"name": "u", "user": {"token": "x"}}]}
+    )
     with pytest.raises(ValueError, match="no kubelogin exec user"):
         noninteractive_kubeconfig(static)
 
@@ -319,7 +335,9 @@ def test_login_mode_from_the_environment():
     assert login_mode({}) == "azurecli"
     assert login_mode({"AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token"}) \
         == "workloadidentity"
-    assert login_mode({"MYSTIRA_KUBELOGIN_MODE": "azurecli", "AZURE_FEDERATED_TOKEN_FILE": "/x"}) == "azurecli"
+    assert login_mode(
+        {"MYSTIRA_KUBELOGIN_MODE": "azurecli", "AZURE_FEDERATED_TOKEN_FILE": "/x"}
+    ) == "azurecli"
     with pytest.raises(ValueError, match="MYSTIRA_KUBELOGIN_MODE"):
         login_mode({"MYSTIRA_KUBELOGIN_MODE": "devicecode"})
 

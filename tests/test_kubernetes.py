@@ -58,7 +58,9 @@ def test_every_kubernetes_object_is_valid_for_the_cluster_version(env_stack, mod
         try:
             kubernetes_validate.validate(m, version, strict=True)
         except kubernetes_validate.ValidationError as e:
-            pytest.fail(f"{o.name} ({m['kind']}) is not valid Kubernetes {version}: {e.message} at {list(e.path)}")
+            pytest.fail(
+                f"{o.name} ({m['kind']}) is not valid Kubernetes {version}: {e.message} at {list(e.path)}"
+            )
 
 
 def test_validation_can_fail():
@@ -185,7 +187,10 @@ def test_service_hpa_and_pdb_select_the_story_generator_pods(env_stack, mode):
     assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
     assert pdb["spec"]["maxUnavailable"] == 1 < wl.min_replicas
 
-    [netpol] = [manifest(p) for p in of_type(r, NETPOL) if manifest(p)["metadata"]["name"] == "story-generator-traffic"]
+    [netpol] = [
+        manifest(p) for p in of_type(r, NETPOL)
+        if manifest(p)["metadata"]["name"] == "story-generator-traffic"
+    ]
     assert netpol["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     assert netpol["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": wl.port}]
     # story-generator reaches PostgreSQL, Redis and HTTPS (Entra, OpenAI, Key Vault) and nothing else.

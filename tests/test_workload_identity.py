@@ -28,7 +28,9 @@ def created_service_accounts(result) -> dict[str, tuple[str, str, str]]:
     for sa in of_type(result, "kubernetes:core/v1:ServiceAccount"):
         meta = inputs(sa)["metadata"]
         assert meta["namespace"] in namespaces, "every service account lives in a namespace we create"
-        out[meta["name"]] = (meta["namespace"], meta["name"], meta["annotations"]["azure.workload.identity/client-id"])
+        out[meta["name"]] = (
+            meta["namespace"], meta["name"], meta["annotations"]["azure.workload.identity/client-id"]
+        )
     return out
 
 
@@ -58,7 +60,9 @@ def test_federated_credential_trusts_the_cluster_issuer_for_token_exchange(env_s
         ident = r.one(UAMI, f"{svc.key}-id")
         assert got["issuer"] == issuer
         assert got["audiences"] == ["api://AzureADTokenExchange"]
-        assert got["resourceName"] == inputs(ident)["resourceName"], "credential sits on the service's own identity"
+        assert got["resourceName"] == inputs(ident)["resourceName"], (
+            "credential sits on the service's own identity"
+        )
         assert got["resourceGroupName"] == inputs(ident)["resourceGroupName"]
         assert got["federatedIdentityCredentialResourceName"] == f"mys-{env_stack}-{svc.key}-fic-san"
 
@@ -93,7 +97,9 @@ def test_story_generator_pods_run_as_the_federated_service_account(env_stack, mo
     namespace, name, _ = created_service_accounts(r)[story.workload]
     assert (dep["metadata"]["namespace"], pod["spec"]["serviceAccountName"]) == (namespace, name)
     [fic] = fic_of(r, story)
-    assert inputs(fic)["subject"] == f"system:serviceaccount:{dep['metadata']['namespace']}:{pod['spec']['serviceAccountName']}"
+    assert inputs(fic)["subject"] == (
+        f"system:serviceaccount:{dep['metadata']['namespace']}:{pod['spec']['serviceAccountName']}"
+    )
 
 
 MINI_PROGRAM = dedent("""
@@ -123,7 +129,9 @@ def test_federated_credentials_on_one_identity_are_written_one_after_another(tmp
         sys.path.remove(str(ROOT))
     assert r.ok, r.error
     fics = of_type(r, FIC)
-    assert [inputs(f)["federatedIdentityCredentialResourceName"] for f in fics] == [f"fic-{i}" for i in range(4)]
+    assert [inputs(f)["federatedIdentityCredentialResourceName"] for f in fics] == [
+        f"fic-{i}" for i in range(4)
+    ]
     assert not fics[0].dependencies or all(f.type != FIC for f in map(r.get, fics[0].dependencies))
     for before, after in zip(fics, fics[1:], strict=False):
         assert depends_on(after, before), f"{after.name} must wait for {before.name}"
