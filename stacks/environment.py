@@ -5,12 +5,13 @@ Stages run in this order; each is one module in `stacks/env/` and owns its compo
 1. core (here): resource groups of tiers 1 and 2, the core network;
 2. observability: Log Analytics, Application Insights per service, alerts, dashboard;
 3. identity: a managed identity per service;
-4. data: PostgreSQL, Redis, Service Bus, and the services' data-plane access;
+4. data: PostgreSQL, Redis, Service Bus, a Key Vault per service, and data-plane access;
 5. ai: Azure OpenAI and its model deployments;
 6. entra: workforce admin apps and External ID consumer apps;
 7. cluster: AKS, registry pull, workload-identity federation;
 8. kubernetes: namespace, service accounts, workloads;
-9. vaults: a Key Vault per service, filled with the secrets earlier stages collected.
+9. vaults: every secret the earlier stages collected, written into its service's vault;
+then observability.finish: metric alerts on the data services, telemetry roles.
 """
 
 from __future__ import annotations
