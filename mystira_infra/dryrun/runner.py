@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import runpy
 import sys
 import time
@@ -130,16 +131,25 @@ def run_stack(
             config.values[full] = to_cli_string(value)
     known = dict(stack_outputs or {})
 
-    result = _run_once(project, config, stack, preview, known, clear_aliases)
-    if result.missing_refs and _depth < 2:
-        for ref in result.missing_refs:
+    def answer(refs: list[str]) -> None:
+        for ref in refs:
             ref_stack = ref.split("/")[-1]
-            if (project.directory / f"Pulumi.{ref_stack}.yaml").exists() and ref_stack != stack:
+            if ref in known or ref_stack == stack or _depth >= 2:
+                continue
+            if (project.directory / f"Pulumi.{ref_stack}.yaml").exists():
                 sub = run_stack(project.directory, ref_stack, preview=False, stack_outputs=known,
                                 clear_aliases=clear_aliases, _depth=_depth + 1)
                 if not sub.ok:
                     raise DryRunError(f"stack reference {ref}: its dry run failed: {sub.error}")
                 known[ref] = sub.outputs
+
+    # Saves a second run in the common case: a config value naming `<org>/<project>/<stack>` of a
+    # stack file here is most likely the StackReference the program will make. Anything this
+    # misses is caught below: the run records the references it couldn't answer and is repeated.
+    answer([v for v in config.values.values() if re.fullmatch(r"[\w.-]+/[\w.-]+/[\w.-]+", v)])
+    result = _run_once(project, config, stack, preview, known, clear_aliases)
+    if result.missing_refs and _depth < 2:
+        answer(result.missing_refs)
         result = _run_once(project, config, stack, preview, known, clear_aliases)
     for ref in result.missing_refs:
         result.diagnostics.append(
