@@ -35,7 +35,7 @@ APP_ENVIRONMENTS = ("dev", "staging", "prod")
 # Kubernetes minor versions AKS supports today, kept in one place. Update when AKS ships a new
 # minor or retires one (https://learn.microsoft.com/azure/aks/supported-kubernetes-versions).
 # The seed system pinned 1.28 in prod, long out of support: it is rejected here.
-SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")
+SUPPORTED_KUBERNETES_VERSIONS = ("1.33", "1.34")  # the policy pack's minimum (policy/config/*.json) agrees
 
 # Window sizes both log (scheduled query) and metric alerts accept, no shorter than the 5-minute
 # evaluation frequency every alert uses.
