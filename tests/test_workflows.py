@@ -28,6 +28,7 @@ PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 WRITE_SCOPES_ALLOWED = {
     # (workflow, job) -> the write scopes it may hold, and why
     ("pull-request", "preview"): {"id-token", "pull-requests"},  # OIDC login; the preview comment
+    ("pull-request", "dry-run"): {"pull-requests"},  # the architecture diagram comment; no Azure login
     ("promote", "dev"): {"id-token"},
     ("promote", "staging"): {"id-token"},
     ("promote", "prod"): {"id-token"},
@@ -283,3 +284,14 @@ def test_secret_scan_flags_azure_and_pulumi_credentials(tmp_path):
     assert proc.returncode == 0, proc.stderr
     hits = json.loads(proc.stdout)["results"].get(fake.name, [])
     assert sorted({h["line_number"] for h in hits}) == [1, 2, 3]
+
+
+def test_dry_run_job_comments_each_stacks_diagram_and_updates_it(workflows):
+    job = workflows["pull-request"]["jobs"]["dry-run"]
+    step = next(s for s in job["steps"] if "diagram" in s.get("name", ""))
+    script = step["run"]
+    assert "mystira-infra graph --stack" in script and "--format mermaid" in script
+    # one comment per stack, found again by its marker and edited rather than added on each push
+    assert "mystira-infra-graph:${STACK}" in script and "--method PATCH" in script
+    assert "head.repo.full_name == github.repository" in step["if"]  # forks: read-only token
+    assert "id-token" not in job["permissions"]  # the diagram job never signs in to Azure
