@@ -24,7 +24,7 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy components stacks mystira_infra
+	$(VENV)/bin/mypy .  # what `typechecker: mypy` checks before every pulumi preview/up
 
 bench: venv
 	$(VENV)/bin/python benchmarks/bench_dryrun.py $(ARGS)
