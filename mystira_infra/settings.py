@@ -52,6 +52,20 @@ class SettingsError(pulumi.RunError):
         super().__init__(f"{file}: {key}: {reason}")
 
 
+class SecretValue:
+    """A value from a `secure:` config entry. Never printed (repr is [secret]); resources get it
+    as a Pulumi secret through `output()`, created when the stack is built, not when parsed."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+    def output(self) -> pulumi.Output[str]:
+        return pulumi.Output.secret(self._value)
+
+
 # --------------------------------------------------------------------------------------------
 # Sections
 # --------------------------------------------------------------------------------------------
@@ -334,7 +348,7 @@ class Settings:
     external_id: ExternalIdSettings = ExternalIdSettings()
     chain_rpc_endpoint: str = ""
     # Secrets arrive only from `secure:` values and stay pulumi.Output secrets.
-    alert_webhook_url: pulumi.Output[str] | None = None
+    alert_webhook_url: SecretValue | None = None
     registry: RegistrySettings = RegistrySettings()
     email: EmailSettings = EmailSettings()
     github: GithubSettings | None = None
@@ -415,7 +429,7 @@ def parse_settings(
             if key not in secret_keys:
                 fail(key,
                      "holds a secret but is not a `secure:` value; set it with `pulumi config set --secret`")
-            values[spec.field] = pulumi.Output.secret(raw[key])
+            values[spec.field] = SecretValue(raw[key])
             continue
         values[spec.field] = _parse(_decode(raw[key], spec.type, key, fail), spec.type, key, fail)
 

@@ -235,7 +235,8 @@ def test_secret_must_be_a_secure_value():
     err = _error("dev", raw, secret_keys=frozenset())
     assert err.key == "alertWebhookUrl" and "`secure:` value" in err.reason
     s = parse_settings("dev", raw, secret_keys={"alertWebhookUrl"})
-    assert s.alert_webhook_url is not None  # accepted, and kept as a secret Output
+    assert s.alert_webhook_url is not None  # accepted, kept out of any printout of the settings
+    assert "plaintext" not in repr(s) and "[secret]" in repr(s)
 
 
 def test_full_path_fails_before_any_resource_is_registered():

@@ -43,7 +43,7 @@ def build(p: Platform) -> None:
             retention_days=mon.retention_days,
             daily_quota_gb=mon.daily_quota_gb,
             alert_emails=mon.alert_emails,
-            webhook_url=s.alert_webhook_url,
+            webhook_url=s.alert_webhook_url.output() if s.alert_webhook_url else None,
             extra_action_group_ids=mon.extra_action_group_ids,
             alerts=mon.alerts,
             nsg_ids=p.network.nsg_ids,
