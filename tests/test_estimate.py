@@ -54,14 +54,6 @@ def _rec(
         parent=parent,
         inputs=inputs or {},
         dependencies=list(deps),
-        property_dependencies={},
-        provider="",
-        protect=None,
-        ignore_changes=[],
-        delete_before_replace=False,
-        custom_timeouts={},
-        retain_on_delete=False,
-        additional_secret_outputs=[],
     )
 
 

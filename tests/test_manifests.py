@@ -17,9 +17,7 @@ VERSION = "1.33.0"
 def rec(type_: str, name: str, inputs: dict[str, Any], *, custom: bool = True,
         outputs: dict[str, Any] | None = None) -> Record:
     return Record(urn=f"urn:pulumi:dev::mystira-infra::{type_}::{name}", type=type_, name=name, custom=custom,
-                  parent="", inputs=inputs, dependencies=[], property_dependencies={}, provider="",
-                  protect=None, ignore_changes=[], delete_before_replace=False, custom_timeouts={},
-                  retain_on_delete=False, additional_secret_outputs=[], outputs=outputs or {})
+                  parent="", inputs=inputs, outputs=outputs or {})
 
 
 def sample_records() -> list[Record]:

@@ -609,13 +609,6 @@ def rec(
         inputs=inputs or {},
         dependencies=sorted({u for vs in pdeps.values() for u in vs}),
         property_dependencies=pdeps,
-        provider="",
-        protect=None,
-        ignore_changes=[],
-        delete_before_replace=False,
-        custom_timeouts={},
-        retain_on_delete=False,
-        additional_secret_outputs=[],
     )
 
 

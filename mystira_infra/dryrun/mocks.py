@@ -46,15 +46,17 @@ class Record:
     custom: bool
     parent: str
     inputs: dict[str, Any]
-    dependencies: list[str]
-    property_dependencies: dict[str, list[str]]
-    provider: str
-    protect: bool | None
-    ignore_changes: list[str]
-    delete_before_replace: bool
-    custom_timeouts: dict[str, str]
-    retain_on_delete: bool
-    additional_secret_outputs: list[str]
+    # The engine's view of the options; defaults are the engine's defaults (hand-built records in
+    # tests name only what they need).
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    provider: str = ""
+    protect: bool | None = None
+    ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    retain_on_delete: bool = False
+    additional_secret_outputs: list[str] = field(default_factory=list)
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
 
