@@ -26,13 +26,14 @@ class WorkloadArgs:
     namespace: pulumi.Input[str]
     image: pulumi.Input[str]  # <registry login server>/<repository>:<immutable tag>
     service_account: pulumi.Input[str]
-    min_replicas: int = 2
-    max_replicas: int = 10
-    cpu_request: str = "250m"
-    cpu_limit: str = "1"
-    memory_request: str = "256Mi"
-    memory_limit: str = "512Mi"
-    port: int = 8080  # container port, named "http"
+    # Sizes and replicas come from the stack's settings (settings.WorkloadSettings keeps the defaults).
+    min_replicas: int
+    max_replicas: int
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+    port: int  # container port, named "http"
     service_port: int = 80
     health_path: str = "/health"
     cpu_target_percent: int = 70
