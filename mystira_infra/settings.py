@@ -707,7 +707,7 @@ def _window(w: MaintenanceWindow, key: str, fail: typing.Callable[[str, str], ty
     if not 0 <= w.start_hour <= 23:
         fail(f"{key}.startHour", f"expected 0 to 23 (UTC), got {w.start_hour}")
     if not 4 <= w.duration_hours <= 24:
-        fail(f"{key}.durationHours", f"AKS needs a window of 4 to 24 hours, got {w.duration_hours}")
+        fail(f"{key}.durationHours", f"a maintenance window is 4 to 24 hours, got {w.duration_hours}")
 
 
 def _is_guid(value: str) -> bool:
