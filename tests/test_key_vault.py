@@ -22,8 +22,21 @@ VAULT = "azure-native:keyvault:Vault"
 SECRET = "azure-native:keyvault:Secret"
 
 
+def all_vaults(result):
+    """Every vault, one per service: a loop over them can't pass by finding none."""
+    found = of_type(result, VAULT)
+    assert len(found) == len(SERVICES)
+    return found
+
+
+def all_secrets(result):
+    found = of_type(result, SECRET)
+    assert found, "no Key Vault secret was written"
+    return found
+
+
 def vaults(result):
-    return {inputs(v)["resourceGroupName"].split("-")[2]: v for v in of_type(result, VAULT)}
+    return {inputs(v)["resourceGroupName"].split("-")[2]: v for v in all_vaults(result)}
 
 
 def test_one_vault_per_service_in_its_own_group(env_stack):
@@ -38,7 +51,7 @@ def test_one_vault_per_service_in_its_own_group(env_stack):
 
 
 def test_secure_settings_explicit(env_stack, mode):
-    for v in of_type(stack_run(env_stack, mode), VAULT):
+    for v in all_vaults(stack_run(env_stack, mode)):
         p = inputs(v)["properties"]
         assert p["enableRbacAuthorization"] is True
         assert p["publicNetworkAccess"] == "Disabled"
@@ -53,7 +66,7 @@ def test_secure_settings_explicit(env_stack, mode):
 
 @pytest.mark.parametrize("env,retention,purge", [("dev", 7, None), ("staging", 90, True), ("prod", 90, True)])
 def test_soft_delete_and_purge_protection_per_environment(env, retention, purge):
-    for v in of_type(stack_run(env, "update"), VAULT):
+    for v in all_vaults(stack_run(env, "update")):
         p = inputs(v)["properties"]
         assert p["softDeleteRetentionInDays"] == retention
         assert p.get("enablePurgeProtection") is purge  # omitted (None) when off: Azure refuses false
@@ -61,7 +74,7 @@ def test_soft_delete_and_purge_protection_per_environment(env, retention, purge)
 
 def test_private_endpoint_per_vault(env_stack):
     result = stack_run(env_stack, "update")
-    for v in of_type(result, VAULT):
+    for v in all_vaults(result):
         pes = [
             pe
             for pe in of_type(result, "azure-native:network:PrivateEndpoint")
@@ -79,7 +92,7 @@ def test_private_endpoint_per_vault(env_stack):
 
 def test_audit_event_diagnostics(env_stack):
     result = stack_run(env_stack, "update")
-    for v in of_type(result, VAULT):
+    for v in all_vaults(result):
         diags = [
             d
             for d in of_type(result, "azure-native:monitor:DiagnosticSetting")
@@ -95,15 +108,13 @@ def test_lock_and_protect_in_prod(env, locked):
     lock_scopes = {
         inputs(lk)["scope"] for lk in of_type(result, "azure-native:authorization:ManagementLockByScope")
     }
-    for v in of_type(result, VAULT):
+    for v in all_vaults(result):
         assert v.effective_protect is locked
         assert (v.id in lock_scopes) is locked
 
 
 def test_secret_values_are_secret_with_content_type(env_stack, mode):
-    secrets = of_type(stack_run(env_stack, mode), SECRET)
-    assert secrets
-    for s in secrets:
+    for s in all_secrets(stack_run(env_stack, mode)):
         props = s.inputs["properties"]
         # The value reaches the engine wrapped as a secret (encrypted in state, [secret] in output).
         assert isinstance(props, Secret) or isinstance(props.get("value"), Secret), s.name
@@ -113,13 +124,13 @@ def test_secret_values_are_secret_with_content_type(env_stack, mode):
 def test_secrets_go_into_their_own_services_vault(env_stack):
     result = stack_run(env_stack, "update")
     by_key = vaults(result)
-    for s in of_type(result, SECRET):
+    for s in all_secrets(result):
         key = inputs(s)["resourceGroupName"].split("-")[2]
         assert inputs(s)["vaultName"] == inputs(by_key[key])["vaultName"]
 
 
 def test_no_password_is_stored(env_stack):
-    for s in of_type(stack_run(env_stack, "update"), SECRET):
+    for s in all_secrets(stack_run(env_stack, "update")):
         name = inputs(s)["secretName"]
         value = str(inputs(s)["properties"]["value"])
         assert "password" not in name.lower() and "password=" not in value.lower()
