@@ -6,13 +6,13 @@ from __future__ import annotations
 import pulumi
 
 from components.kubernetes_layer import AppNamespace, AppNamespaceArgs, NamespaceQuota
+from components.redis import REDIS_PORT
 from components.workload import Workload, WorkloadArgs
 from mystira_infra import services
 from mystira_infra.shared_outputs import require_shared
 from stacks.platform import Platform
 
 POSTGRES_PORT = 5432
-REDIS_PORT = 10000  # Azure Managed Redis
 HTTPS_PORT = 443  # Entra token exchange, Key Vault, OpenAI, App Insights
 
 
