@@ -22,6 +22,7 @@ from components.identity import FederatedSubject, WorkloadFederation, WorkloadFe
 from components.kubernetes_layer import login_mode, noninteractive_kubeconfig
 from mystira_infra import naming, services
 from mystira_infra.services import SERVICES
+from mystira_infra.settings import NodePool
 from mystira_infra.shared_outputs import require_shared
 from stacks.platform import Platform
 
@@ -42,7 +43,7 @@ def service_accounts(environment: str) -> dict[str, ServiceAccountRef]:
     return {svc.key: ServiceAccountRef(ns, svc.workload) for svc in SERVICES}
 
 
-def _pool(pool) -> PoolSpec:
+def _pool(pool: NodePool) -> PoolSpec:
     return PoolSpec(name=pool.name, vm_size=pool.vm_size, min_count=pool.min_count, max_count=pool.max_count,
                     taints=tuple(pool.taints), labels=dict(pool.labels), max_pods=pool.max_pods)
 
