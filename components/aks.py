@@ -163,7 +163,7 @@ class AksCluster(pulumi.ComponentResource):
                 # (docs/aks-and-ci-auth.md). A private cluster needs runners inside the VNet.
                 "enable_private_cluster": False,
             },
-            public_network_access="Enabled",
+            public_network_access="Enabled",  # the API server endpoint above; Entra + Azure RBAC guard it
             network_profile={
                 "network_plugin": "azure",
                 "network_plugin_mode": "overlay",  # pods get overlay IPs: the /22 only holds nodes

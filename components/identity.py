@@ -1,7 +1,8 @@
 """A service's workload identity: a user-assigned managed identity in its tier-2 resource group.
 
-Its federated credential (the trust between the AKS OIDC issuer and this identity) is added by the
-cluster stage once the issuer URL exists; see `components/aks.py`.
+Its federated credentials (the trust between the AKS OIDC issuer and this identity) are a
+`WorkloadFederation` below, added by the cluster stage (`stacks/env/cluster.py`) once the issuer
+URL exists.
 """
 
 from __future__ import annotations
