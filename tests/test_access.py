@@ -174,7 +174,9 @@ def test_connection_settings_are_passwordless_and_point_at_the_right_things(env_
 
 
 def test_secret_values_are_secret_in_recorded_inputs(env_stack, mode):
-    for s in of_type(stack_run(env_stack, mode), "azure-native:keyvault:Secret"):
+    secrets = of_type(stack_run(env_stack, mode), "azure-native:keyvault:Secret")
+    assert len(secrets) == sum(len(names) for names in SECRETS.values())
+    for s in secrets:
         props = s.inputs["properties"]
         assert isinstance(props, Secret) or isinstance(props["value"], Secret)
         assert "[secret]" == repr(props if isinstance(props, Secret) else props["value"])
@@ -185,9 +187,13 @@ def test_secret_values_are_secret_in_recorded_inputs(env_stack, mode):
 
 def test_defect_2_only_data_plane_roles_for_workloads(env_stack, mode):
     result = stack_run(env_stack, mode)
-    for ra in of_type(result, ROLE_ASSIGNMENT):
-        if service_of(ra.property_dependencies.get("principalId", [])) is None:
-            continue
+    workload = [
+        ra
+        for ra in of_type(result, ROLE_ASSIGNMENT)
+        if service_of(ra.property_dependencies.get("principalId", [])) is not None
+    ]
+    assert len(workload) == sum(len(roles) for roles in ROLES_BY_SERVICE.values())
+    for ra in workload:
         guid = inputs(ra)["roleDefinitionId"].rsplit("/", 1)[-1]
         assert guid not in PRIVILEGED_ROLES, ra.name
         assert ROLE_NAMES[guid] in DATA_PLANE_ROLES, f"{ra.name}: {ROLE_NAMES[guid]} is not a data-plane role"
@@ -200,10 +206,9 @@ def test_defect_2_no_legacy_access_policies_or_redis_cache(env_stack):
     result = stack_run(env_stack, "update")
     assert not of_type(result, "azure-native:keyvault:AccessPolicy")
     assert not [r for r in result.records if r.type.startswith("azure-native:redis:")]
-    assert all(
-        inputs(v)["properties"]["enableRbacAuthorization"]
-        for v in of_type(result, "azure-native:keyvault:Vault")
-    )
+    vaults = of_type(result, "azure-native:keyvault:Vault")
+    assert len(vaults) == len(SERVICES)
+    assert all(inputs(v)["properties"]["enableRbacAuthorization"] is True for v in vaults)
 
 
 def _public_access(rec) -> str | None:
