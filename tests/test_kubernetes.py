@@ -90,7 +90,13 @@ def test_namespace_denies_all_traffic_by_default(env_stack):
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     dns = policies["allow-dns-egress"]["spec"]
     assert dns["policyTypes"] == ["Egress"] and "ingress" not in dns
-    assert {p["port"] for p in dns["egress"][0]["ports"]} == {53}
+    [rule] = dns["egress"]
+    # DNS over UDP, and TCP for large answers, to CoreDNS in kube-system only (not to any pod on 53).
+    assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("UDP", 53), ("TCP", 53)}
+    assert rule["to"] == [{
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }]
 
 
 def test_quota_and_limit_range_follow_settings(env_stack):
