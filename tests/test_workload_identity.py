@@ -11,9 +11,8 @@ from pathlib import Path
 from textwrap import dedent
 
 from mystira_infra import services
-from mystira_infra.dryrun.runner import run_stack
 from mystira_infra.services import SERVICES
-from tests.conftest import ROOT, stack_run
+from tests.conftest import build_stack, stack_run
 from tests.helpers import children, depends_on, inputs, is_unknown, of_type
 
 FIC = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -121,12 +120,7 @@ def test_federated_credentials_on_one_identity_are_written_one_after_another(tmp
     (tmp_path / "Pulumi.yaml").write_text("name: fic-chain\nruntime: python\n")
     (tmp_path / "Pulumi.test.yaml").write_text("config: {}\n")
     (tmp_path / "__main__.py").write_text(MINI_PROGRAM)
-    import sys
-    sys.path.insert(0, str(ROOT))
-    try:
-        r = run_stack(tmp_path, "test", preview=False)
-    finally:
-        sys.path.remove(str(ROOT))
+    r = build_stack("test", directory=tmp_path)  # `components` imports from the repo root (rootdir)
     assert r.ok, r.error
     fics = of_type(r, FIC)
     assert [inputs(f)["federatedIdentityCredentialResourceName"] for f in fics] == [
