@@ -126,6 +126,7 @@ def test_no_setting_points_anywhere_else(env_stack):
 def test_diagnostics_are_wired_in_preview_too(env_stack):
     # In a real preview ids are unknown: the settings must still be declared (not skipped).
     update, preview = stack_run(env_stack, "update"), stack_run(env_stack, "preview")
+    assert of_type(update, DIAG), "no diagnostic setting at all"
     assert len(of_type(preview, DIAG)) == len(of_type(update, DIAG))
     assert all(is_unknown(inputs(r)["workspaceId"]) for r in of_type(preview, DIAG))
 
