@@ -73,9 +73,10 @@ class ServiceBus(pulumi.ComponentResource):
                 capacity=args.capacity if premium else None,  # messaging units exist on Premium only
             ),
             disable_local_auth=True,  # no SAS keys: Entra tokens and data-plane roles only
-            minimum_tls_version="1.2",
+            minimum_tls_version="1.2",  # no TLS 1.0/1.1 clients
             # Off exactly where the private endpoint below gives a way in (defect 5).
             public_network_access="Disabled" if private else "Enabled",
+            # Premium spreads messaging units over zones; Standard has no zone setting to give.
             zone_redundant=True if premium else None,
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
