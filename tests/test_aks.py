@@ -59,6 +59,8 @@ def test_cluster_is_secure_by_default(env_stack, mode):
     assert c["disableLocalAccounts"] is True, "local accounts give a static admin kubeconfig"
     assert c["enableRBAC"] is True
     assert c["apiServerAccessProfile"]["disableRunCommand"] is True
+    assert c["nodeResourceGroupProfile"] == {"restrictionLevel": "ReadOnly"}, "no hand-edited VMSS/NICs"
+    assert c["securityProfile"]["imageCleaner"]["enabled"] is True
     net = c["networkProfile"]
     assert (net["networkPlugin"], net["networkPluginMode"]) == ("azure", "overlay")
     assert net["networkPolicy"] in ("azure", "cilium"), "without a policy engine NetworkPolicies do nothing"
@@ -143,6 +145,7 @@ def test_only_the_fixed_system_pool_is_inline_and_others_are_agent_pools(env_sta
         assert got.get("nodeLabels", {}) == dict(spec.labels)
         assert got["orchestratorVersion"] == s.kubernetes_version
         assert got["enableNodePublicIP"] is False
+        assert got["securityProfile"] == {"sshAccess": "Disabled"}, "user pools lock SSH like the system pool"
 
 
 def test_maintenance_windows_follow_settings(env_stack):
