@@ -27,6 +27,8 @@ def created_service_accounts(result) -> dict[str, tuple[str, str, str]]:
     for sa in of_type(result, "kubernetes:core/v1:ServiceAccount"):
         meta = inputs(sa)["metadata"]
         assert meta["namespace"] in namespaces, "every service account lives in a namespace we create"
+        # Pods talk to Azure with Entra tokens, never to the API server with the account's token.
+        assert inputs(sa)["automountServiceAccountToken"] is False
         out[meta["name"]] = (
             meta["namespace"], meta["name"], meta["annotations"]["azure.workload.identity/client-id"]
         )
