@@ -37,6 +37,9 @@ def test_sku_local_auth_and_tls(env_stack, mode):
     assert i["disableLocalAuth"] is True
     assert i["minimumTlsVersion"] == "1.2"
     assert i["namespaceName"].startswith(f"mys-{env_stack}-core-sbns-san-")
+    # Zone redundancy exists on Premium only; Standard namespaces send no such setting.
+    assert i.get("zoneRedundant") is (True if SKU[env_stack] == "Premium" else None)
+    assert ("capacity" in i["sku"]) is (SKU[env_stack] == "Premium")  # messaging units: Premium only
 
 
 @pytest.mark.parametrize("env,public", [("dev", "Enabled"), ("staging", "Enabled"), ("prod", "Disabled")])
