@@ -162,6 +162,10 @@ def test_story_generator_deployment(env_stack, mode):
     assert pod["automountServiceAccountToken"] is False
     # A read-only root still needs a scratch directory.
     assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
+    # Replicas spread over zones and nodes: one zone or node failure never takes them all.
+    spread = pod["topologySpreadConstraints"]
+    assert {t["topologyKey"] for t in spread} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    assert all(t["labelSelector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"] for t in spread)
 
 
 def test_hpa_owns_the_replica_count():
