@@ -183,7 +183,15 @@ def test_workbook_names_differ_per_environment():
     assert len(names) == 3
 
 
-@pytest.mark.parametrize("path", ["components/monitoring.py", "components/dashboard.py"])
+# Every component, not only this two: a component gets its values through its Args.
+COMPONENT_FILES = sorted(str(f.relative_to(ROOT)) for f in (ROOT / "components").glob("*.py"))
+
+
+def test_component_files_found():
+    assert {"components/monitoring.py", "components/dashboard.py"} <= set(COMPONENT_FILES)
+
+
+@pytest.mark.parametrize("path", COMPONENT_FILES)
 def test_components_read_no_config(path):
     text = (ROOT / path).read_text()
     assert "pulumi.Config" not in text and "load_settings" not in text
