@@ -20,6 +20,7 @@ CI deploy identities (docs/shared-and-bootstrap.md, "CI identities"):
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_azuread as azuread
@@ -149,43 +150,50 @@ def build(settings: Settings) -> None:
         opts=protected,
     )
 
-    # Custom role for what Contributor can't do (locks, registry private-endpoint approval).
-    extras_role_guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PROJECT}|deploy-extras"))
-    extras_role = authorization.RoleDefinition(
-        "deploy-extras-role",
-        role_definition_id=extras_role_guid,
-        role_name="Mystira infra deployer extras",
-        description="Management locks (read, write; no delete) and registry private-endpoint approval "
-        "for the CI deploy identities (mystira-infra).",
-        role_type="CustomRole",
-        scope=subscription_scope,
-        assignable_scopes=[subscription_scope],
-        permissions=[
-            {
-                "actions": list(DEPLOY_EXTRA_ACTIONS),
-                "not_actions": [],
-                "data_actions": [],
-                "not_data_actions": [],
-            }
-        ],
-    )
+    def custom_role(
+        resource: str,
+        key: str,
+        role_name: str,
+        description: str,
+        actions: Sequence[str],
+        data_actions: Sequence[str] = (),
+    ) -> authorization.RoleDefinition:
+        """A subscription-scoped custom role; its id is uuid5 of the project and `key`, so it is
+        stable across rebuilds and never collides with a namesake from another stack."""
+        return authorization.RoleDefinition(
+            resource,
+            role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PROJECT}|{key}")),
+            role_name=role_name,
+            description=description,
+            role_type="CustomRole",
+            scope=subscription_scope,
+            assignable_scopes=[subscription_scope],
+            permissions=[
+                {
+                    "actions": list(actions),
+                    "not_actions": [],
+                    "data_actions": list(data_actions),
+                    "not_data_actions": [],
+                }
+            ],
+        )
 
-    state_role = authorization.RoleDefinition(
+    # Custom role for what Contributor can't do (locks, registry private-endpoint approval).
+    extras_role = custom_role(
+        "deploy-extras-role",
+        "deploy-extras",
+        "Mystira infra deployer extras",
+        "Management locks (read, write; no delete) and registry private-endpoint approval "
+        "for the CI deploy identities (mystira-infra).",
+        DEPLOY_EXTRA_ACTIONS,
+    )
+    state_role = custom_role(
         "state-user-role",
-        role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PROJECT}|state-user")),
-        role_name="Mystira infra state user",
-        description="Read and write Pulumi state blobs; no container delete, no SAS keys (mystira-infra).",
-        role_type="CustomRole",
-        scope=subscription_scope,
-        assignable_scopes=[subscription_scope],
-        permissions=[
-            {
-                "actions": list(STATE_USER_ACTIONS),
-                "not_actions": [],
-                "data_actions": list(STATE_USER_DATA_ACTIONS),
-                "not_data_actions": [],
-            }
-        ],
+        "state-user",
+        "Mystira infra state user",
+        "Read and write Pulumi state blobs; no container delete, no SAS keys (mystira-infra).",
+        STATE_USER_ACTIONS,
+        STATE_USER_DATA_ACTIONS,
     )
 
     graph = azuread.get_service_principal_output(client_id=MS_GRAPH_APP_ID)
