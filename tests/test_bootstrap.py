@@ -155,52 +155,43 @@ class FakeRunner:
         return subprocess.CompletedProcess(cmd, code)
 
 
-def test_run_requires_a_passphrase_before_running_anything(monkeypatch, tmp_path):
-    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
-    runner = FakeRunner()
-    code = bootstrap.main(
+def run_bootstrap(tmp_path, runner: FakeRunner) -> int:
+    """A full run against local state, every command going to `runner`."""
+    return bootstrap.main(
         ["--subscription-id", SUB, "--local-state", str(tmp_path)],
         names=NAMES,
         runner=runner,
         out=io.StringIO(),
     )
+
+
+def test_run_requires_a_passphrase_before_running_anything(monkeypatch, tmp_path):
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    runner = FakeRunner()
+    code = run_bootstrap(tmp_path, runner)
     assert code == 2 and runner.calls == []
 
 
 def test_run_executes_every_step_in_order_and_keeps_the_passphrase_out_of_argv(monkeypatch, tmp_path):
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "pp")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "pp-s3cret")
     runner = FakeRunner()
-    assert (
-        bootstrap.main(
-            ["--subscription-id", SUB, "--local-state", str(tmp_path)],
-            names=NAMES,
-            runner=runner,
-            out=io.StringIO(),
-        )
-        == 0
-    )
+    assert run_bootstrap(tmp_path, runner) == 0
     assert len(runner.calls) == 15
     first, kwargs = runner.calls[0]
     assert first == ["az", "account", "set", "--subscription", SUB]
     assert runner.calls[3][0] == ["pulumi", "up", "--stack", "shared"]
     assert (
-        runner.calls[3][1]["env"]["PULUMI_CONFIG_PASSPHRASE"] == "pp"
+        runner.calls[3][1]["env"]["PULUMI_CONFIG_PASSPHRASE"] == "pp-s3cret"
     )  # from the environment, not a placeholder
     assert runner.calls[4][1].get("shell") is True  # $(az ad signed-in-user ...) needs the shell
-    assert not any("pp" == a for cmd, _ in runner.calls if isinstance(cmd, list) for a in cmd)
+    # Neither an argv element nor a shell command line (visible in `ps`) carries the passphrase.
+    command_lines = [cmd if isinstance(cmd, str) else " ".join(cmd) for cmd, _ in runner.calls]
+    assert not any("pp-s3cret" in line for line in command_lines)
 
 
 def test_run_stops_at_the_first_failure_and_says_how_to_resume(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "pp")
     runner = FakeRunner(fail_at=4)
-    assert (
-        bootstrap.main(
-            ["--subscription-id", SUB, "--local-state", str(tmp_path)],
-            names=NAMES,
-            runner=runner,
-            out=io.StringIO(),
-        )
-        == 1
-    )
+    assert run_bootstrap(tmp_path, runner) == 1
     assert len(runner.calls) == 4
     assert "--from-step 4" in capsys.readouterr().err
