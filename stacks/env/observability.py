@@ -17,6 +17,7 @@ import pulumi
 
 from components.dashboard import ServiceHealthWorkbook, ServiceHealthWorkbookArgs
 from components.monitoring import (
+    METRIC_ALERTS,
     SERVICE_ALERTS,
     Monitoring,
     MonitoringArgs,
@@ -25,9 +26,6 @@ from components.monitoring import (
 )
 from mystira_infra.services import SERVICES
 from stacks.platform import Platform
-
-# p.components key -> METRIC_ALERTS kind, for the data services that later stages build.
-DATA_SERVICES = {"postgres": "postgres", "redis": "redis", "service_bus": "service_bus"}
 
 
 def build(p: Platform) -> None:
@@ -96,8 +94,9 @@ def build(p: Platform) -> None:
 def finish(p: Platform) -> None:
     """After the data stage: metric alerts on the data services, telemetry publisher roles."""
     monitoring: Monitoring = p.components["monitoring"]
-    for component_key, kind in DATA_SERVICES.items():
-        target = p.components.get(component_key)
+    # A METRIC_ALERTS kind is also the p.components key the data stage stores that service under.
+    for kind in METRIC_ALERTS:
+        target = p.components.get(kind)
         if target is not None:
             monitoring.add_metric_alerts(kind, target.id)
     identities = p.components.get("identities", {})
