@@ -20,6 +20,7 @@ from pulumi_azure_native import containerservice
 from components.aks import AksCluster, AksClusterArgs, MaintenanceSpec, PoolSpec, admin_dependencies
 from components.identity import FederatedSubject, WorkloadFederation, WorkloadFederationArgs
 from components.kubernetes_layer import login_mode, noninteractive_kubeconfig
+from components.monitoring import Monitoring
 from mystira_infra import naming, services
 from mystira_infra.services import SERVICES
 from mystira_infra.settings import NodePool
@@ -52,8 +53,9 @@ def build(p: Platform) -> None:
     s = p.settings
     assert s.aks is not None
     aks_settings = s.aks
-    monitoring = p.components.get("monitoring")
-    workspace_id = getattr(monitoring, "workspace_id", None) if monitoring is not None else None
+    # Monitoring is required and built first (observability stage): a missing one is a stage-order
+    # bug, so fail here rather than build a cluster silently without Defender, Insights and logs.
+    monitoring: Monitoring = p.components["monitoring"]
     assert p.shared is not None
 
     aks = AksCluster(
@@ -85,7 +87,7 @@ def build(p: Platform) -> None:
             ),
             admin_group_object_ids=tuple(aks_settings.admin_group_object_ids),
             deployer_object_id=p.deployer_object_id,
-            workspace_id=workspace_id,
+            workspace_id=monitoring.workspace_id,
             registry_id=require_shared(p.shared, "registryId"),
             data_collection_rule_name=p.namer("data_collection_rule", "aks"),
         ),
