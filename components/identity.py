@@ -27,6 +27,7 @@ class ServiceIdentity(pulumi.ComponentResource):
     name: pulumi.Output[str]
     principal_id: pulumi.Output[str]
     client_id: pulumi.Output[str]
+    resource_group_name: pulumi.Input[str]  # where federated credentials on this identity go
 
     def __init__(
         self, name: str, args: ServiceIdentityArgs, opts: pulumi.ResourceOptions | None = None
