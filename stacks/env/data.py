@@ -9,8 +9,6 @@ vault's "Key Vault Secrets User". The secrets go into `p.secrets` for the vaults
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 
 from components.interfaces import PrivateEndpointTarget
@@ -35,18 +33,14 @@ QUEUES: tuple[QueueSpec, ...] = (
 DEPLOYER_PG_ROLE = "mystira-infra-deployer"
 
 
-def workspace_id(p: Platform) -> Any:
-    """The Log Analytics workspace id, or None while no monitoring stage has built one."""
-    monitoring = p.components.get("monitoring")
-    return getattr(monitoring, "workspace_id", None) if monitoring is not None else None
-
-
 def build(p: Platform) -> None:
     s = p.settings
     assert s.postgres is not None and s.redis is not None
     env = s.environment
     identities = p.components["identities"]
-    workspace = workspace_id(p)
+    # Required, not optional: observability runs first, and a stage-order bug should fail here
+    # rather than build every data service without its diagnostic setting.
+    workspace = p.components["monitoring"].workspace_id
     pe_subnet = p.network.subnet_ids["private_endpoints"]
 
     # --- PostgreSQL -----------------------------------------------------------------------
