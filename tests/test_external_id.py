@@ -74,7 +74,11 @@ def test_public_api_exposes_four_scopes_with_stable_ids(stack):
     for value, s in scopes.items():
         assert s["applicationId"] == api.id
         assert s["scopeId"] == stable_id(uri, "scope", value)
+        assert s["type"] == "User"  # consumers consent to acting on their own data
     assert len({s["scopeId"] for s in scopes.values()}) == len(SCOPES)
+    # Consumers sign themselves up: nobody could assign them an app role one by one.
+    api_sp = next(sp for sp in of_type(result, SP) if inputs(sp)["clientId"] == api.outputs["clientId"])
+    assert inputs(api_sp)["appRoleAssignmentRequired"] is False
 
 
 def test_public_api_scope_ids_are_stable_across_runs():
