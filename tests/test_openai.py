@@ -170,7 +170,13 @@ def test_account_logs_go_to_log_analytics(stack):
         if inputs(d)["resourceUri"] == acc.id
     ]
     assert len(diags) == 1
-    assert inputs(diags[0])["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    d = inputs(diags[0])
+    assert d["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    assert d["metrics"] == [{"category": "AllMetrics", "enabled": True}]
+    # To the environment's own workspace, not merely somewhere.
+    workspaces = of_type(result, "azure-native:operationalinsights:Workspace")
+    assert len(workspaces) == 1
+    assert d["workspaceId"] == workspaces[0].id
 
 
 def test_preview_knows_the_endpoint_from_the_custom_subdomain():
