@@ -103,7 +103,9 @@ def test_env_deploy_identity_may_make_every_role_assignment_its_stack_declares(e
     principal types it may assign; an assignment outside it would fail `pulumi up` in CI."""
     allowed = set(shared.delegable_roles().values())
     r = stack_run(env_stack)
-    for rec in of_type(r, "azure-native:authorization:RoleAssignment"):
+    assignments = of_type(r, "azure-native:authorization:RoleAssignment")
+    assert assignments, f"{env_stack} declares no role assignment: nothing was checked"
+    for rec in assignments:
         a = inputs(rec)
         assert a["roleDefinitionId"].rsplit("/", 1)[-1] in allowed, (rec.name, a["roleDefinitionId"])
         assert a["principalType"] in shared.DELEGABLE_PRINCIPAL_TYPES, rec.name
