@@ -173,7 +173,9 @@ def test_secrets_vault_and_key():
     assert vault["enableSoftDelete"] is True and vault["softDeleteRetentionInDays"] == 90
     key = inputs(one(r, "azure-native:keyvault:Key"))
     assert key["keyName"] == "pulumi-secrets"
-    assert key["properties"]["kty"] in ("RSA", "RSA-HSM") and key["properties"]["keySize"] in (3072, 4096)
+    # HSM-protected: a premium vault and an RSA-HSM key, whose material never leaves the HSM.
+    assert vault["sku"]["name"] == "premium"
+    assert key["properties"]["kty"] == "RSA-HSM" and key["properties"]["keySize"] in (3072, 4096)
     assert set(key["properties"]["keyOps"]) == {"wrapKey", "unwrapKey", "encrypt", "decrypt"}
     assert "rotationPolicy" not in key["properties"]  # the provider URL names no version
     assert vault_rec.effective_protect and len(lock_on(r, vault_rec)) == 1
