@@ -41,6 +41,9 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.33", "1.34")  # the policy pack's minimum (p
 # evaluation frequency every alert uses.
 ALERT_WINDOWS_MINUTES = (5, 15, 30, 60, 360, 720, 1440)
 
+# App roles of the Admin API (components/entra.py defines them; a test keeps the two equal).
+ADMIN_APP_ROLES = ("Admin", "SuperAdmin", "Moderator", "Viewer")
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -679,6 +682,9 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
     if tenant and not _is_guid(tenant):
         fail("externalId.tenantId", f"expected a tenant GUID, got '{tenant}'")
     for role, groups in (s.entra.group_roles if s.entra else {}).items():
+        if role not in ADMIN_APP_ROLES:
+            known = ", ".join(ADMIN_APP_ROLES)
+            fail(f"entra.groupRoles.{role}", f"unknown app role; expected one of {known}")
         for i, g in enumerate(groups):
             if not _is_guid(g):
                 fail(f"entra.groupRoles.{role}[{i}]", f"expected a group object id (GUID), got '{g}'")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.entra import GRAPH_APP_ID, GRAPH_SCOPES, stable_id
+from components.entra import ADMIN_ROLES, GRAPH_APP_ID, GRAPH_SCOPES, stable_id
 from mystira_infra.dryrun import azure
+from mystira_infra.settings import ADMIN_APP_ROLES
 from tests.conftest import ENV_STACKS, build_stack, stack_run
 from tests.helpers import depends_on, inputs, of_type
 
@@ -206,6 +207,11 @@ def test_unknown_role_in_group_roles_is_a_settings_error():
     )
     assert not result.ok
     assert "Pulumi.dev.yaml: entra.groupRoles.Owner: unknown app role" in result.error
+    assert len(result.records) == 1  # rejected by settings, before any resource is registered
+
+
+def test_settings_know_the_admin_api_roles_the_component_defines():
+    assert tuple(r.value for r in ADMIN_ROLES) == ADMIN_APP_ROLES
 
 
 @pytest.mark.parametrize("stack", ENV_STACKS)

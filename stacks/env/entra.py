@@ -13,10 +13,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_azuread as azuread
 
-from components.entra import ADMIN_ROLES, AdminApps, AdminAppsArgs, AdminMfaPolicy, AdminMfaPolicyArgs
+from components.entra import AdminApps, AdminAppsArgs, AdminMfaPolicy, AdminMfaPolicyArgs
 from components.external_id import ExternalIdApps, ExternalIdAppsArgs
 from mystira_infra.services import SERVICES
-from mystira_infra.settings import SettingsError
 from stacks.platform import Platform
 
 
@@ -24,15 +23,6 @@ def build(p: Platform) -> None:
     s = p.settings
     assert s.entra is not None
     env = s.environment
-
-    known = {r.value for r in ADMIN_ROLES}
-    for role in s.entra.group_roles:
-        if role not in known:
-            raise SettingsError(
-                s.file,
-                f"entra.groupRoles.{role}",
-                f"unknown app role; expected one of {', '.join(sorted(known))}",
-            )
 
     admin = AdminApps(
         "admin-apps",
