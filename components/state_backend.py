@@ -191,6 +191,7 @@ class SecretsKey(pulumi.ComponentResource):
                 # and a disabled, expired or rotated-away key would make every stack's secrets unreadable.
                 "attributes": {"enabled": True},
             },
+            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=vault),
         )
         if args.workspace_id is not None:
