@@ -176,6 +176,13 @@ def _kubeconfig(cluster: str, fqdn: str) -> str:
     return json.dumps(doc)
 
 
+def cluster_fqdn(name: str, inputs: dict[str, Any], region: str) -> str:
+    """AKS's API server FQDN, `{dnsPrefix}-{hash}.hcp.{region}.azmk8s.io`; the cluster's `fqdn`
+    output and its kubeconfig's server must agree, so both come from here (keyed on the name)."""
+    prefix = inputs.get("dnsPrefix") or name
+    return f"{prefix}-{short_hash(name)}.hcp.{region}.azmk8s.io"
+
+
 def _identity(urn: str) -> dict[str, str]:
     return {"principalId": guid(urn, "principal"), "clientId": guid(urn, "client"), "tenantId": TENANT_ID}
 
@@ -217,7 +224,7 @@ Computed = Callable[[str, dict[str, Any], str, str], dict[str, Any]]
 COMPUTED: dict[str, Computed] = {
     "azure-native:managedidentity:UserAssignedIdentity": lambda n, i, u, r: _identity(u),
     "azure-native:containerservice:ManagedCluster": lambda n, i, u, r: {
-        "fqdn": f"{n}-{short_hash(u)}.hcp.{r}.azmk8s.io",
+        "fqdn": cluster_fqdn(n, i, r),
         "oidcIssuerProfile": {
             **(i.get("oidcIssuerProfile") or {}),
             "issuerURL": f"https://{r}.oic.prod-aks.azure.com/{TENANT_ID}/{guid(u, 'oidc')}/"},

@@ -99,6 +99,7 @@ class AzureMocks(Mocks):
         self.region = region
         self.stack_outputs = stack_outputs
         self.missing_stack_refs: list[str] = []
+        self.cluster_fqdns: dict[str, str] = {}  # cluster name -> fqdn, for its kubeconfig
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         inputs = plain(args.inputs)
@@ -128,6 +129,8 @@ class AzureMocks(Mocks):
             meta.setdefault("name", f"{args.name}-{azure.short_hash(urn)}")
             state["metadata"] = {**(args.inputs.get("metadata") or {}), "name": meta["name"]}
         computed = azure.computed_outputs(args.typ, args.name, inputs, urn, self.region)
+        if args.typ == "azure-native:containerservice:ManagedCluster" and phys is not None:
+            self.cluster_fqdns[phys] = azure.cluster_fqdn(phys, inputs, self.region)
         if self.preview:
             # A new resource's id and everything Azure computes are unknown at preview.
             return None, azure.mark_preview_unknowns(state, computed, rpc.UNKNOWN)
@@ -149,7 +152,7 @@ class AzureMocks(Mocks):
             }
         if tok == "azure-native:containerservice:listManagedClusterUserCredentials":
             cluster = args.args.get("resourceName", "aks")
-            fqdn = f"{cluster}.hcp.{self.region}.azmk8s.io"
+            fqdn = self.cluster_fqdns.get(cluster) or azure.cluster_fqdn(cluster, {}, self.region)
             value = base64.b64encode(azure.kubeconfig(cluster, fqdn).encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
         if tok == "azuread:index/getServicePrincipal:getServicePrincipal":
