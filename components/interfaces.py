@@ -143,12 +143,54 @@ def lock(
     )
 
 
+# The argument types of the interfaces, declared once. Every component that owns an Azure resource
+# takes them under the same field names: `tags`, `diagnostics`, `lock`, `private_endpoint`,
+# `role_assignments` (the common types of Azure Verified Modules, in Python).
+
+
 @dataclass(frozen=True)
-class PrivateEndpointTarget:
+class Lock:
+    """A CanNotDelete lock on the component's main resource. Off by default; stacks turn it on in
+    prod (settings.is_prod) for anything that holds data or that other environments depend on."""
+
+    enabled: bool = False
+    reason: str = "Remove the lock on purpose before deleting."
+
+
+NO_LOCK = Lock()
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Where the component's diagnostic setting sends logs and metrics. `log_categories=None` means
+    the evergreen category group `allLogs`; a list names categories where a baseline asks for them."""
+
+    workspace_id: pulumi.Input[str]
+    log_categories: Sequence[str] | None = None
+    metrics: bool = True
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A data-plane (or control-plane) grant on the component's main resource. `key` names the child
+    resource (`{name}-{key}`), so two grants on one component never collide."""
+
+    key: str
+    principal_id: pulumi.Input[str]
+    role: str
+    principal_type: str = "ServicePrincipal"
+
+
+@dataclass(frozen=True)
+class PrivateEndpoint:
     """Where a component puts its private endpoint: the subnet and the zone its FQDN lives in."""
 
     subnet_id: pulumi.Input[str]
     dns_zone_id: pulumi.Input[str]
+
+
+# The name the components used before the interface types were declared together.
+PrivateEndpointTarget = PrivateEndpoint
 
 
 def private_endpoint(
@@ -183,3 +225,49 @@ def private_endpoint(
         opts=pulumi.ResourceOptions(parent=pe),
     )
     return pe
+
+
+def apply_diagnostics(
+    name: str, *, resource_id: pulumi.Input[str], spec: Diagnostics | None, parent: pulumi.Resource
+) -> monitor.DiagnosticSetting | None:
+    """The `diagnostics` interface: one setting when the stack gives a workspace, none otherwise."""
+    if spec is None:
+        return None
+    return diagnostics(
+        name,
+        resource_id=resource_id,
+        workspace_id=spec.workspace_id,
+        parent=parent,
+        log_categories=spec.log_categories,
+        metrics=spec.metrics,
+    )
+
+
+def apply_lock(
+    name: str, *, scope: pulumi.Input[str], spec: Lock, parent: pulumi.Resource
+) -> authorization.ManagementLockByScope | None:
+    """The `lock` interface: a CanNotDelete lock when enabled."""
+    return lock(name, scope=scope, parent=parent, reason=spec.reason) if spec.enabled else None
+
+
+def apply_role_grants(
+    name: str,
+    *,
+    scope: pulumi.Input[str],
+    grants: Sequence[RoleGrant],
+    subscription_id: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> list[authorization.RoleAssignment]:
+    """The `role_assignments` interface: one RBAC assignment per grant, on the component's resource."""
+    return [
+        role_assignment(
+            f"{name}-{g.key}",
+            scope=scope,
+            role=g.role,
+            principal_id=g.principal_id,
+            principal_type=g.principal_type,
+            subscription_id=subscription_id,
+            parent=parent,
+        )
+        for g in grants
+    ]
