@@ -20,22 +20,23 @@ import json
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from mystira_infra import naming
+from mystira_infra import lifecycle, naming
 
 PROJECT = "mystira-infra"
 ENVIRONMENTS = ("shared", "dev", "staging", "prod")
 APP_ENVIRONMENTS = ("dev", "staging", "prod")
 
-# Kubernetes minor versions AKS supports today, kept in one place. Update when AKS ships a new
-# minor or retires one (https://learn.microsoft.com/azure/aks/supported-kubernetes-versions).
-# The seed system pinned 1.28 in prod, long out of support: it is rejected here.
-SUPPORTED_KUBERNETES_VERSIONS = ("1.33", "1.34")  # the policy pack's minimum (policy/config/*.json) agrees
+# Pinned versions (AKS Kubernetes minor, PostgreSQL major, Azure OpenAI model versions) are checked
+# against the dated table in mystira_infra/lifecycle.py on the date of the run: retired is an error,
+# within 90 days a warning. The seed system pinned 1.28 in prod, long out of support: rejected there.
 
 # Window sizes both log (scheduled query) and metric alerts accept, no shorter than the 5-minute
 # evaluation frequency every alert uses.
@@ -389,13 +390,35 @@ def load_settings() -> Settings:
         for k in list(runtime_config.get_config_secret_keys_env()) + list(runtime_config._SECRET_KEYS.get())
         if k.startswith(prefix)
     }
-    return parse_settings(stack, raw, secret_keys)
+    settings = parse_settings(stack, raw, secret_keys)
+    placeholders = placeholder_ids(settings)
+    if placeholders and not _under_mocks():
+        # A real `pulumi preview`/`up`: ids that name nobody would reach Azure and Entra. One
+        # message for all of them, before any resource is registered.
+        raise SettingsError(settings.file, ", ".join(k for k, _ in placeholders),
+                            "placeholder ids (" + ", ".join(sorted({v for _, v in placeholders}))
+                            + "); set the real object/tenant ids before a preview or up against Azure")
+    for warning in settings_warnings(settings, date.today()):
+        pulumi.log.warn(warning)
+    return settings
+
+
+def _under_mocks() -> bool:
+    """True under the SDK's mock runtime (the dry run and the tests: `pulumi.runtime.set_mocks`
+    installs a MockMonitor), where nothing reaches Azure. A real CLI run talks to the engine's gRPC
+    resource monitor instead. Chosen over an environment variable, which a real run could inherit."""
+    from pulumi.runtime import mocks as runtime_mocks
+    from pulumi.runtime import settings as runtime_settings
+
+    return isinstance(runtime_settings.get_monitor(), runtime_mocks.MockMonitor)
 
 
 def parse_settings(
-    stack: str, raw: dict[str, str], secret_keys: set[str] | frozenset[str] = frozenset()
+    stack: str, raw: dict[str, str], secret_keys: set[str] | frozenset[str] = frozenset(),
+    today: date | None = None,
 ) -> Settings:
-    """Validate raw config strings (as the CLI passes them) for `stack`; raise SettingsError."""
+    """Validate raw config strings (as the CLI passes them) for `stack`; raise SettingsError.
+    Pinned versions are checked against the lifecycle table on `today` (default: the run's date)."""
     file = f"Pulumi.{stack}.yaml"
 
     def fail(key: str, reason: str) -> typing.NoReturn:
@@ -438,6 +461,9 @@ def parse_settings(
 
     settings = Settings(stack=stack, file=file, **values)
     _validate(settings, fail)
+    for finding in lifecycle_findings(settings, today or date.today()):
+        if finding.severity == "error":
+            fail(finding.key, finding.message)
     return settings
 
 
@@ -570,14 +596,8 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
     if seen["network.subnets.aks"].prefixlen > 22:
         fail("network.subnets.aks", "AKS nodes need a /22 or larger subnet")
 
-    # AKS: supported version, pool names and counts, service CIDR outside the VNet.
+    # AKS: pool names and counts, service CIDR outside the VNet (the version: lifecycle table).
     aks = s.aks
-    if aks.kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:
-        fail(
-            "aks.kubernetesVersion",
-            f"Kubernetes {aks.kubernetes_version} is not supported by AKS; "
-            f"use one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)} (pin the minor only)",
-        )
     if aks.tier not in ("Free", "Standard", "Premium"):
         fail("aks.tier", f"expected Free, Standard or Premium, got '{aks.tier}'")
     if s.is_prod and aks.tier == "Free":
@@ -718,3 +738,81 @@ def _window(w: MaintenanceWindow, key: str, fail: typing.Callable[[str, str], ty
 
 def _is_guid(value: str) -> bool:
     return re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", value) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Pinned versions against the lifecycle table, and placeholder ids
+# --------------------------------------------------------------------------------------------
+
+
+def lifecycle_pins(s: Settings) -> list[lifecycle.Pin]:
+    """Every version the stack pins that Azure retires, under its settings key."""
+    pins: list[lifecycle.Pin] = []
+    if s.aks:
+        pins.append(lifecycle.Pin("aks.kubernetesVersion", "kubernetes", "kubernetes", s.aks.kubernetes_version))
+    if s.postgres:
+        pins.append(lifecycle.Pin("postgres.version", "postgres", "postgresql", s.postgres.version))
+    for i, d in enumerate(s.openai.deployments if s.openai else ()):
+        pins.append(lifecycle.Pin(f"openai.deployments[{i}].version", "openai", d.model, d.version, d.sku))
+    return pins
+
+
+def lifecycle_findings(
+    s: Settings, today: date, warn_days: int = lifecycle.WARN_DAYS
+) -> list[lifecycle.Finding]:
+    """The stack's pins checked on `today` (pure: the date is an argument)."""
+    return lifecycle.check(lifecycle_pins(s), s.region, today, warn_days)
+
+
+# Ids that documentation and examples use in place of a real one: the nil GUID and its kin. Any GUID
+# whose hex digits are all one digit (ignoring the version and variant digits, as in
+# 11111111-1111-4111-8111-111111111111, which the committed stack files use) is one too.
+PLACEHOLDER_GUIDS = frozenset({
+    "12345678-1234-1234-1234-123456789012",
+    "12345678-1234-1234-1234-123456789abc",
+    "12345678-90ab-cdef-1234-567890abcdef",
+    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+})
+
+
+def is_placeholder_id(value: str) -> bool:
+    """A GUID-shaped value that names nobody (see PLACEHOLDER_GUIDS)."""
+    if not _is_guid(value):
+        return False
+    digits = value.lower().replace("-", "")
+    body = digits[:12] + digits[13:16] + digits[17:]  # without the version (12) and variant (16) digit
+    return len(set(body)) == 1 or value.lower() in PLACEHOLDER_GUIDS
+
+
+def placeholder_ids(s: Settings) -> list[tuple[str, str]]:
+    """(key, value) of every placeholder id anywhere in the settings, in file order."""
+    found: list[tuple[str, str]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, str):
+            if is_placeholder_id(value):
+                found.append((path, value))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name), f"{path}.{_camel(f.name)}")
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+        elif isinstance(value, Mapping):
+            for k, item in value.items():
+                walk(item, f"{path}.{k}")
+
+    for key, spec in KEYS.items():
+        walk(getattr(s, spec.field), key)
+    return found
+
+
+def settings_warnings(s: Settings, today: date) -> list[str]:
+    """What the run should warn about, one line each naming the file and the key: pins that
+    retire within 90 days, and placeholder ids (refused outright by a real preview or up)."""
+    out = [f"{s.file}: {f.key}: {f.message}" for f in lifecycle_findings(s, today) if f.severity == "warning"]
+    placeholders = placeholder_ids(s)
+    if placeholders:
+        keys = ", ".join(f"{k} ({v})" for k, v in placeholders)
+        out.append(f"{s.file}: placeholder ids a real `pulumi preview`/`up` refuses: {keys}")
+    return out

@@ -9,6 +9,7 @@ off the Kubernetes provider needs a non-interactive kubelogin; AKS rejects unsup
 from __future__ import annotations
 
 import copy
+from datetime import date
 
 import pytest
 import yaml
@@ -16,10 +17,10 @@ import yaml
 from components.aks import AKS_LOG_CATEGORIES
 from components.interfaces import ROLES
 from components.kubernetes_layer import login_mode, noninteractive_kubeconfig
-from mystira_infra import naming
+from mystira_infra import lifecycle, naming
 from mystira_infra.dryrun import azure
 from mystira_infra.dryrun.mocks import Secret
-from mystira_infra.settings import SUPPORTED_KUBERNETES_VERSIONS, parse_settings
+from mystira_infra.settings import parse_settings
 from tests.conftest import ROOT, build_stack, stack_run
 from tests.helpers import children, inputs, is_unknown, of_type
 
@@ -97,7 +98,7 @@ def test_settings_reach_the_cluster(env_stack, mode):
     s = settings_of(r).aks
     c = inputs(cluster(r))
     assert c["kubernetesVersion"] == s.kubernetes_version
-    assert c["kubernetesVersion"] in SUPPORTED_KUBERNETES_VERSIONS
+    assert c["kubernetesVersion"] in lifecycle.supported("kubernetes", date.today())
     assert c["sku"] == {"name": "Base", "tier": s.tier}
     net = c["networkProfile"]
     assert (net["serviceCidr"], net["dnsServiceIP"], net["podCidr"]) == (
@@ -167,13 +168,16 @@ def test_slow_resources_have_create_timeouts():
     assert pools and all(p.custom_timeouts.get("create") for p in pools)
 
 
+NEWEST_K8S = lifecycle.supported("kubernetes", date.today())[-1]  # the lifecycle table's newest GA minor
+
+
 def test_changed_settings_change_the_cluster():
     """One fresh build with every AKS setting changed, in a region without availability zones."""
     aks = aks_yaml("dev")
     aks.update({
         "tier": "Standard", "upgradeChannel": "none", "nodeOsUpgradeChannel": "SecurityPatch",
         "serviceCidr": "172.20.0.0/16", "dnsServiceIp": "172.20.0.10", "podCidr": "192.169.0.0/16",
-        "kubernetesVersion": SUPPORTED_KUBERNETES_VERSIONS[-1],
+        "kubernetesVersion": NEWEST_K8S,
         "maintenanceWindow": {"day": "Wednesday", "startHour": 22, "durationHours": 6},
         "adminGroupObjectIds": ["55555555-5555-4555-8555-555555555555"],
         "systemPool": {"name": "sys", "vmSize": "Standard_D8ds_v5", "minCount": 2, "maxCount": 4,
@@ -185,7 +189,7 @@ def test_changed_settings_change_the_cluster():
     assert r.ok, r.error
     c = inputs(cluster(r))
     assert c["sku"]["tier"] == "Standard"
-    assert c["kubernetesVersion"] == SUPPORTED_KUBERNETES_VERSIONS[-1]
+    assert c["kubernetesVersion"] == NEWEST_K8S
     assert c["autoUpgradeProfile"] == {"upgradeChannel": "none", "nodeOSUpgradeChannel": "SecurityPatch"}
     assert c["networkProfile"]["serviceCidr"] == "172.20.0.0/16"
     assert c["networkProfile"]["dnsServiceIP"] == "172.20.0.10"
@@ -216,8 +220,8 @@ def test_unsupported_kubernetes_version_is_rejected():
     aks["kubernetesVersion"] = "1.28"
     r = build_stack("prod", overrides={"aks": aks})
     assert not r.ok
-    assert "Pulumi.prod.yaml: aks.kubernetesVersion: Kubernetes 1.28 is not supported by AKS" in r.error
-    assert ", ".join(SUPPORTED_KUBERNETES_VERSIONS) in r.error
+    assert "Pulumi.prod.yaml: aks.kubernetesVersion: Kubernetes 1.28 was retired on 2025-01-31" in r.error
+    assert f"pin instead Kubernetes {NEWEST_K8S}" in r.error
     assert not of_type(r, CLUSTER), "nothing is registered when settings are invalid"
 
 

@@ -19,13 +19,15 @@ PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 SECRET = "azure-native:keyvault:Secret"
 
-# DESIGN.md section 4: gpt-4o 10/20/50, gpt-4o-mini 20/40/100 across dev/staging/prod.
+# The seed's capacities, 10/20/50 and 20/40/100 across dev/staging/prod, kept when the retired gpt-4o
+# and gpt-4o-mini were replaced (docs/lifecycle.md): deployment name -> capacity.
 CAPACITY = {
-    "dev": {"gpt-4o": 10, "gpt-4o-mini": 20},
-    "staging": {"gpt-4o": 20, "gpt-4o-mini": 40},
-    "prod": {"gpt-4o": 50, "gpt-4o-mini": 100},
+    "dev": {"chat": 10, "chat-mini": 20},
+    "staging": {"chat": 20, "chat-mini": 40},
+    "prod": {"chat": 50, "chat-mini": 100},
 }
-VERSIONS = {"gpt-4o": "2024-11-20", "gpt-4o-mini": "2024-07-18"}
+# Deployment name -> the model version it pins, offered for GlobalStandard in southafricanorth.
+MODELS = {"chat": ("gpt-5.1", "2025-11-13"), "chat-mini": ("gpt-5.4-mini", "2026-03-17")}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -67,7 +69,7 @@ def test_deployments_pinned_global_standard_with_capacity_per_environment(stack)
     for name, d in deps.items():
         assert d["sku"] == {"name": "GlobalStandard", "capacity": CAPACITY[stack][name]}
         model = d["properties"]["model"]
-        assert model == {"format": "OpenAI", "name": name, "version": VERSIONS[name]}
+        assert model == {"format": "OpenAI", "name": MODELS[name][0], "version": MODELS[name][1]}
         assert d["properties"]["versionUpgradeOption"] == "OnceCurrentVersionExpired"
         assert d["tags"]["Component"] == "openai" and d["tags"]["Environment"] == stack
 
@@ -105,7 +107,7 @@ def test_dev_with_public_access_has_no_private_endpoint():
             "openai": {
                 "publicNetworkAccess": True,
                 "deployments": [
-                    {"name": "gpt-4o", "model": "gpt-4o", "version": "2024-11-20", "capacity": 10}
+                    {"name": "chat", "model": "gpt-5.1", "version": "2025-11-13", "capacity": 10}
                 ],
             }
         },

@@ -190,7 +190,7 @@ BAD_INPUTS = [
         "kubernetesVersion",
         "1.28",
         "aks.kubernetesVersion",
-        "not supported by AKS",
+        "Kubernetes 1.28 was retired on 2025-01-31",
     ),
     (
         "key-of-other-tier",
