@@ -4,6 +4,7 @@
     mystira-infra graph --stack STACK [--format mermaid|dot]
     mystira-infra diff --stack A --stack B
     mystira-infra estimate --stack STACK
+    mystira-infra lifecycle [--stack STACK ...] [--warn-days 90] [--date YYYY-MM-DD]
 """
 
 from __future__ import annotations
@@ -78,6 +79,17 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lifecycle(args: argparse.Namespace) -> int:
+    import datetime
+
+    from mystira_infra import lifecycle
+
+    on = datetime.date.fromisoformat(args.date) if args.date else datetime.date.today()
+    lines, rc = lifecycle.report(args.cwd, args.stack, on, args.warn_days)
+    print("\n".join(lines))
+    return rc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mystira-infra", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--stack", "-s", required=True)
     e.add_argument("--cwd", "-C", default=".")
     e.set_defaults(func=_estimate)
+
+    lc = sub.add_parser("lifecycle",
+                        help="pinned versions against Azure's retirement dates (exit 1 on any finding)")
+    lc.add_argument("--stack", "-s", action="append", default=[],
+                    help="repeatable; default: every stack file")
+    lc.add_argument("--cwd", "-C", default=".")
+    lc.add_argument("--warn-days", type=int, default=90, help="fail this many days ahead of a retirement")
+    lc.add_argument("--date", help="check as of this day (YYYY-MM-DD; default today)")
+    lc.set_defaults(func=_lifecycle)
     return parser
 
 

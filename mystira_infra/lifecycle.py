@@ -198,8 +198,9 @@ def replacements(pin: Pin, region: str, today: date, warn_days: int = WARN_DAYS)
         r for r in ROWS
         if r.kind == pin.kind and r.retires.toordinal() > horizon
         and (r.available_from is None or r.available_from <= today)
-        and (pin.kind != "openai" or (_size(r.name) == _size(pin.name)
-                                      and offered(region, pin.deployment_type, r.name, r.version) is not False))
+        and (pin.kind != "openai" or (
+            _size(r.name) == _size(pin.name)
+            and offered(region, pin.deployment_type, r.name, r.version) is not False))
     ]
     row = find(pin.kind, pin.name, pin.version, pin.deployment_type)
     named = row.replacement if row else ""
@@ -221,7 +222,8 @@ def check(pins: list[Pin], region: str, today: date, warn_days: int = WARN_DAYS)
         what = pin.version if pin.kind != "openai" else f"{pin.name} {pin.version}"
         where = f" ({pin.deployment_type})" if pin.deployment_type else ""
         if pin.kind == "kubernetes" and not re.fullmatch(r"\d+\.\d+", pin.version):
-            findings.append(Finding("error", pin.key, f"pin the minor only (e.g. '1.36'), got '{pin.version}'"))
+            findings.append(
+                Finding("error", pin.key, f"pin the minor only (e.g. '1.36'), got '{pin.version}'"))
             continue
         row = find(pin.kind, pin.name, pin.version, pin.deployment_type)
         if row is None:
@@ -261,3 +263,39 @@ def supported(kind: str, today: date, warn_days: int = 0) -> tuple[str, ...]:
             and (r.available_from is None or r.available_from <= today)]
     return tuple(r.version for r in sorted(rows, key=lambda r: tuple(int(p) for p in r.version.split(".")))
                  ) if kind != "openai" else tuple(f"{r.name} {r.version}" for r in rows)
+
+
+def report(
+    directory: str, stacks: list[str], today: date, warn_days: int = WARN_DAYS
+) -> tuple[list[str], int]:
+    """`mystira-infra lifecycle`: every pin of every stack file (all `Pulumi.<stack>.yaml` when
+    `stacks` is empty) checked on `today`. Lines to print, and 1 if anything was found (a retired pin
+    or one retiring within `warn_days`: the scheduled workflow fails ahead of the retirement)."""
+    from pathlib import Path
+
+    from mystira_infra import settings
+    from mystira_infra.dryrun.project import load_project, load_stack_config
+
+    project = load_project(directory)
+    files = Path(project.directory).glob("Pulumi.*.yaml")
+    names = stacks or sorted(p.name[len("Pulumi."):-len(".yaml")] for p in files)
+    lines: list[str] = []
+    rc = 0
+    prefix = f"{project.name}:"
+    for stack in names:
+        config = load_stack_config(project, stack)
+        raw = {k[len(prefix):]: v for k, v in config.values.items() if k.startswith(prefix)}
+        secret = {k[len(prefix):] for k in config.secret_keys if k.startswith(prefix)}
+        try:
+            s = settings.parse_settings(stack, raw, secret, today=today, check_lifecycle=False)
+        except settings.SettingsError as e:
+            lines.append(f"error: {e}")
+            rc = 1
+            continue
+        pins = settings.lifecycle_pins(s)
+        findings = check(pins, s.region, today, warn_days)
+        lines += [f"{f.severity}: {s.file}: {f.key}: {f.message}" for f in findings]
+        lines.append(f"{stack}: {len(pins)} pins checked on {today} (warning window {warn_days} days): "
+                     + (f"{len(findings)} finding(s)" if findings else "ok"))
+        rc = 1 if findings else rc
+    return lines, rc

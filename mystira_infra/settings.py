@@ -415,10 +415,11 @@ def _under_mocks() -> bool:
 
 def parse_settings(
     stack: str, raw: dict[str, str], secret_keys: set[str] | frozenset[str] = frozenset(),
-    today: date | None = None,
+    today: date | None = None, check_lifecycle: bool = True,
 ) -> Settings:
     """Validate raw config strings (as the CLI passes them) for `stack`; raise SettingsError.
-    Pinned versions are checked against the lifecycle table on `today` (default: the run's date)."""
+    Pinned versions are checked against the lifecycle table on `today` (default: the run's date)
+    unless `check_lifecycle` is off (`mystira-infra lifecycle` lists every finding itself)."""
     file = f"Pulumi.{stack}.yaml"
 
     def fail(key: str, reason: str) -> typing.NoReturn:
@@ -461,7 +462,7 @@ def parse_settings(
 
     settings = Settings(stack=stack, file=file, **values)
     _validate(settings, fail)
-    for finding in lifecycle_findings(settings, today or date.today()):
+    for finding in lifecycle_findings(settings, today or date.today()) if check_lifecycle else []:
         if finding.severity == "error":
             fail(finding.key, finding.message)
     return settings
@@ -749,7 +750,8 @@ def lifecycle_pins(s: Settings) -> list[lifecycle.Pin]:
     """Every version the stack pins that Azure retires, under its settings key."""
     pins: list[lifecycle.Pin] = []
     if s.aks:
-        pins.append(lifecycle.Pin("aks.kubernetesVersion", "kubernetes", "kubernetes", s.aks.kubernetes_version))
+        pins.append(lifecycle.Pin("aks.kubernetesVersion", "kubernetes", "kubernetes",
+                                  s.aks.kubernetes_version))
     if s.postgres:
         pins.append(lifecycle.Pin("postgres.version", "postgres", "postgresql", s.postgres.version))
     for i, d in enumerate(s.openai.deployments if s.openai else ()):
