@@ -198,7 +198,7 @@ class AlertRule:
 
 @dataclass(frozen=True)
 class AlertSettings:
-    """The platform's alert standard (DESIGN.md section 4); a stack may override any of them."""
+    """The platform's alert standard (the seed system's five alerts, docs/observability.md); a stack may override any of them."""
 
     request_failure_rate_percent: AlertRule = AlertRule(threshold=5, severity=1)
     p95_response_ms: AlertRule = AlertRule(threshold=2000, severity=2)

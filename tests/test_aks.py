@@ -1,6 +1,6 @@
 """The AKS cluster: secure settings, settings wiring, pools, upgrades, access and registry pull.
 
-Azure rules named here (DESIGN.md section 5): inline agent pools can't be updated in place;
+Azure rules named here (docs/azure-facts.md): inline agent pools can't be updated in place;
 autoscaled counts drift; image pulls use the kubelet identity (seed defect 3); with local accounts
 off the Kubernetes provider needs a non-interactive kubelogin; AKS rejects unsupported versions
 (seed defect 6: 1.28 pinned in prod).

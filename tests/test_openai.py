@@ -44,7 +44,7 @@ def test_account_is_entra_only_private_and_has_its_own_subdomain(stack):
     props = i["properties"]
     assert i["kind"] == "OpenAI"
     assert i["sku"] == {"name": "S0"}
-    # Custom subdomain: required for Entra tokens and private endpoints (DESIGN.md section 5).
+    # Custom subdomain: required for Entra tokens and private endpoints (docs/azure-facts.md).
     assert props["customSubDomainName"] == i["accountName"]
     assert props["disableLocalAuth"] is True  # no keys exist (CKV_AZURE_236)
     assert props["publicNetworkAccess"] == "Disabled"  # CKV_AZURE_134
@@ -76,7 +76,7 @@ def test_deployments_pinned_global_standard_with_capacity_per_environment(stack)
 
 @pytest.mark.parametrize("stack", ENV_STACKS)
 def test_deployments_are_written_one_after_another(stack):
-    # Parallel deployment writes on one account answer 409 Conflict (DESIGN.md section 5).
+    # Parallel deployment writes on one account answer 409 Conflict (docs/azure-facts.md).
     deps = of_type(stack_run(stack), DEPLOYMENT)
     assert len(deps) >= 2
     for earlier, later in zip(deps, deps[1:], strict=False):
