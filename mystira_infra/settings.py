@@ -28,7 +28,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from mystira_infra import lifecycle, naming
+from mystira_infra import lifecycle, naming, services
 
 PROJECT = "mystira-infra"
 ENVIRONMENTS = ("shared", "dev", "staging", "prod")
@@ -198,7 +198,8 @@ class AlertRule:
 
 @dataclass(frozen=True)
 class AlertSettings:
-    """The platform's alert standard (the seed system's five alerts, docs/observability.md); a stack may override any of them."""
+    """The platform's alert standard (the seed system's five alerts, docs/observability.md); a stack
+    may override any of them."""
 
     request_failure_rate_percent: AlertRule = AlertRule(threshold=5, severity=1)
     p95_response_ms: AlertRule = AlertRule(threshold=2000, severity=2)
@@ -551,6 +552,9 @@ def _validate(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn]) -
         fail("region",
              f"unsupported region '{s.region}'; supported: {', '.join(sorted(naming.REGION_CODES))}")
     _positive(s.name_generation, "nameGeneration", fail)
+    problem = names_problem(s.environment, s.region, s.stack, s.name_generation)
+    if problem:
+        fail("region", problem)
     try:
         naming.check_tag_value(s.cost_center)
     except naming.NameError as e:
@@ -562,8 +566,9 @@ def _validate(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn]) -
 
 
 def _positive(value: float, key: str, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
-    if value <= 0:
-        fail(key, f"must be greater than zero, got {value:g}")
+    problem = positive_problem(value)
+    if problem:
+        fail(key, problem)
 
 
 def _network(
@@ -581,20 +586,13 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
         fail("sharedStack", f"expected '<org>/<project>/<stack>', got '{s.shared_stack}'")
 
     # Address plan: every subnet inside the VNet, none overlapping, AKS nodes on a /22 or larger.
-    vnet = _network(s.network.address_space, "network.addressSpace", fail)
-    if not vnet.is_private:
-        fail("network.addressSpace", f"{vnet} is not a private (RFC 1918) range")
-    seen: dict[str, ipaddress.IPv4Network] = {}
-    for f in dataclasses.fields(Subnets):
-        key = f"network.subnets.{_camel(f.name)}"
-        net = _network(getattr(s.network.subnets, f.name), key, fail)
-        if not net.subnet_of(vnet):
-            fail(key, f"{net} is outside the VNet address space {vnet}")
-        for other_key, other in seen.items():
-            if net.overlaps(other):
-                fail(key, f"{net} overlaps {other_key} ({other})")
-        seen[key] = net
-    if seen["network.subnets.aks"].prefixlen > 22:
+    subnets = {f"network.subnets.{_camel(f.name)}": getattr(s.network.subnets, f.name)
+               for f in dataclasses.fields(Subnets)}
+    found = address_plan_problem(s.network.address_space, subnets)
+    if found:
+        fail(*found)
+    vnet = ipaddress.IPv4Network(s.network.address_space)
+    if ipaddress.IPv4Network(s.network.subnets.aks).prefixlen > 22:
         fail("network.subnets.aks", "AKS nodes need a /22 or larger subnet")
 
     # AKS: pool names and counts, service CIDR outside the VNet (the version: lifecycle table).
@@ -613,25 +611,16 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
         if pool.name in names_seen:
             fail(f"{key}.name", f"duplicate pool name '{pool.name}'")
         names_seen.add(pool.name)
-        _positive(pool.min_count, f"{key}.minCount", fail)
+        counts = pool_count_problem(pool.min_count, pool.max_count)
+        if counts:
+            fail(f"{key}.{counts[0]}", counts[1])
         _positive(pool.max_pods, f"{key}.maxPods", fail)
-        if pool.max_count < pool.min_count:
-            fail(f"{key}.maxCount", f"must be at least minCount ({pool.min_count}), got {pool.max_count}")
         for i, taint in enumerate(pool.taints):
             if not re.fullmatch(r"[\w./-]+=[\w.-]*:(NoSchedule|PreferNoSchedule|NoExecute)", taint):
                 fail(f"{key}.taints[{i}]", f"expected 'key=value:Effect', got '{taint}'")
-    service = _network(aks.service_cidr, "aks.serviceCidr", fail)
-    if service.overlaps(vnet):
-        fail("aks.serviceCidr", f"{service} overlaps the VNet {vnet}; it must lie outside it")
-    pod = _network(aks.pod_cidr, "aks.podCidr", fail)
-    if pod.overlaps(vnet) or pod.overlaps(service):
-        fail("aks.podCidr", f"{pod} overlaps the VNet or the service CIDR")
-    try:
-        dns_ip = ipaddress.IPv4Address(aks.dns_service_ip)
-    except ValueError as e:
-        fail("aks.dnsServiceIp", str(e))
-    if dns_ip not in service:
-        fail("aks.dnsServiceIp", f"{dns_ip} is outside the service CIDR {service}")
+    found = cluster_cidrs_problem(vnet, aks.service_cidr, aks.pod_cidr, aks.dns_service_ip)
+    if found:
+        fail(*found)
     _window(aks.maintenance_window, "aks.maintenanceWindow", fail)
     if aks.upgrade_channel not in ("none", "patch", "stable", "rapid", "node-image"):
         fail("aks.upgradeChannel", f"unknown channel '{aks.upgrade_channel}'")
@@ -645,6 +634,9 @@ def _validate_env(s: Settings, fail: typing.Callable[[str, str], typing.NoReturn
              "at least 2 replicas keep the service up during a node drain")
     if wl.max_replicas < wl.min_replicas:
         fail("kubernetes.storyGenerator.maxReplicas", "must be at least minReplicas")
+    port = port_problem(wl.port)
+    if port:
+        fail("kubernetes.storyGenerator.port", port)
     if wl.image_tag in ("", "latest"):
         fail("kubernetes.storyGenerator.imageTag", "pin an immutable tag or digest, not 'latest'")
     _positive(s.kubernetes.quota.pods, "kubernetes.quota.pods", fail)
@@ -726,6 +718,108 @@ def _validate_shared(s: Settings, fail: typing.Callable[[str, str], typing.NoRet
         if net.is_private or net.prefixlen < 8:
             fail(f"registry.pushIpRanges[{i}]",
                  f"{net} must be a public range no wider than /8 (a firewall rule)")
+
+
+# --------------------------------------------------------------------------------------------
+# Decisions as pure functions: each returns what is wrong (or None); `_validate_*` names the key.
+# --------------------------------------------------------------------------------------------
+
+
+def positive_problem(value: float) -> str | None:
+    return None if value > 0 else f"must be greater than zero, got {value:g}"
+
+
+def cidr_problem(value: str) -> str | None:
+    """Why `value` is not an IPv4 CIDR block with its host bits zero, or None."""
+    try:
+        ipaddress.IPv4Network(value)  # strict: host bits must be zero
+    except ValueError as e:
+        return f"not a valid CIDR block: {e}"
+    return None
+
+
+def address_plan_problem(
+    address_space: str, subnets: Mapping[str, str], space_key: str = "network.addressSpace"
+) -> tuple[str, str] | None:
+    """The first problem of a VNet address plan as (key, reason): the space must be a private
+    CIDR; each subnet (keyed by its settings key) a CIDR inside it that overlaps no earlier one."""
+    problem = cidr_problem(address_space)
+    if problem:
+        return space_key, problem
+    vnet = ipaddress.IPv4Network(address_space)
+    if not vnet.is_private:
+        return space_key, f"{vnet} is not a private (RFC 1918) range"
+    seen: dict[str, ipaddress.IPv4Network] = {}
+    for key, value in subnets.items():
+        problem = cidr_problem(value)
+        if problem:
+            return key, problem
+        net = ipaddress.IPv4Network(value)
+        if not net.subnet_of(vnet):
+            return key, f"{net} is outside the VNet address space {vnet}"
+        for other_key, other in seen.items():
+            if net.overlaps(other):
+                return key, f"{net} overlaps {other_key} ({other})"
+        seen[key] = net
+    return None
+
+
+def cluster_cidrs_problem(
+    vnet: ipaddress.IPv4Network, service_cidr: str, pod_cidr: str, dns_service_ip: str
+) -> tuple[str, str] | None:
+    """AKS overlay ranges: the service and pod CIDRs lie outside the VNet and apart from each
+    other, and the DNS service IP inside the service CIDR. The first problem as (key, reason)."""
+    for key, value in (("aks.serviceCidr", service_cidr), ("aks.podCidr", pod_cidr)):
+        problem = cidr_problem(value)
+        if problem:
+            return key, problem
+    service, pod = ipaddress.IPv4Network(service_cidr), ipaddress.IPv4Network(pod_cidr)
+    if service.overlaps(vnet):
+        return "aks.serviceCidr", f"{service} overlaps the VNet {vnet}; it must lie outside it"
+    if pod.overlaps(vnet) or pod.overlaps(service):
+        return "aks.podCidr", f"{pod} overlaps the VNet or the service CIDR"
+    try:
+        dns_ip = ipaddress.IPv4Address(dns_service_ip)
+    except ValueError as e:
+        return "aks.dnsServiceIp", str(e)
+    if dns_ip not in service:
+        return "aks.dnsServiceIp", f"{dns_ip} is outside the service CIDR {service}"
+    return None
+
+
+def pool_count_problem(min_count: int, max_count: int) -> tuple[str, str] | None:
+    """Autoscaler bounds of a node pool: (field, reason) or None."""
+    problem = positive_problem(min_count)
+    if problem:
+        return "minCount", problem
+    if max_count < min_count:
+        return "maxCount", f"must be at least minCount ({min_count}), got {max_count}"
+    return None
+
+
+# Service parts of the names the stacks make besides each service's own key (stacks/, components/).
+INFRA_NAME_PARTS = ("core", "platform", "state", "aks", "aksnodes")
+
+
+def names_problem(env: str, region: str, stack: str, generation: int) -> str | None:
+    """Whether every name the program makes fits its Azure rule in this region: a longer region
+    code can push a squashed name over 24 characters (mysdevpublisherkveus2xxxx is 25)."""
+    namer = naming.Namer(env, region, stack, generation)
+    for kind in naming.RULES:
+        if kind == "aks_pool":  # pool names come from settings, checked where they are read
+            continue
+        for part in (*(svc.key for svc in services.SERVICES), *INFRA_NAME_PARTS):
+            try:
+                namer(kind, part)
+            except naming.NameError as e:
+                kind_text = kind.replace("_", " ")
+                return f"the {kind_text} name for '{part}' breaks an Azure limit in {region}: {e}"
+    return None
+
+
+def port_problem(port: int) -> str | None:
+    """A TCP port a container can listen on and a Service can target: 1 to 65535."""
+    return None if 1 <= port <= 65535 else f"a TCP port is 1 to 65535, got {port}"
 
 
 def _window(w: MaintenanceWindow, key: str, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:

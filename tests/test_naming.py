@@ -7,9 +7,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from mystira_infra import naming
+from mystira_infra import settings as stack_settings
 from mystira_infra.naming import RULES, NameError, Namer, check, stack_suffix
+from mystira_infra.services import SERVICES
 from tests.conftest import ALL_STACKS, stack_run
 
 DEV = Namer("dev", "southafricanorth", "dev")
@@ -161,3 +166,66 @@ def test_no_two_environments_share_a_globally_unique_name():
                 )
                 owner[(kind, name)] = stack
     assert owner
+
+
+# ---- property-based (hypothesis): every generated name passes its type's rule ----------------
+
+CHEAP = hypothesis_settings(max_examples=40, deadline=None)
+ENVS = st.sampled_from(sorted(naming.ENV_SHORT))
+REGIONS = st.sampled_from(sorted(naming.REGION_CODES))
+PARTS = st.sampled_from([*(s.key for s in SERVICES), *stack_settings.INFRA_NAME_PARTS])
+STACKS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=30)
+KINDS = st.sampled_from(sorted(k for k in RULES if k != "aks_pool"))
+
+
+@CHEAP
+@given(ENVS, REGIONS, STACKS, st.integers(min_value=1, max_value=10_000), KINDS, PARTS)
+def test_generated_names_pass_their_rule_or_settings_refuse_the_region(env, region, stack, gen, kind, part):
+    namer = Namer(env, region, stack, gen)
+    try:
+        name = namer(kind, part)
+    except NameError:
+        # Only a region whose code makes a name too long, and settings refuse that region up front.
+        assert stack_settings.names_problem(env, region, stack, gen) is not None
+        return
+    rule = RULES[kind]
+    assert check(kind, name) == name and rule.min_len <= len(name) <= rule.max_len
+    assert naming.region_code(region) in name
+    if rule.squashed:
+        assert "-" not in name and name == name.lower()
+    if rule.unique:
+        assert name.endswith(namer.suffix) and len(namer.suffix) == 4
+
+
+@CHEAP
+@given(ENVS, st.sampled_from([r for r, c in naming.REGION_CODES.items() if len(c) == 3]), STACKS,
+       st.integers(min_value=1, max_value=10_000))
+def test_every_name_fits_in_regions_with_three_letter_codes(env, region, stack, gen):
+    assert stack_settings.names_problem(env, region, stack, gen) is None
+    namer = Namer(env, region, stack, gen)
+    squashed = [(k, namer(k, p.key)) for k in RULES if RULES[k].squashed for p in SERVICES]
+    assert len(squashed) >= 3 * len(SERVICES)  # key vault, storage, registry
+    assert all(len(n) <= RULES[k].max_len and "-" not in n for k, n in squashed)
+
+
+@CHEAP
+@given(st.text(min_size=0, max_size=40))
+def test_key_vault_rule_accepts_exactly_azures_shape(name):
+    ok = (3 <= len(name) <= 24 and re.fullmatch(r"[a-z][a-z0-9]*", name) is not None)
+    try:
+        check("key_vault", name)
+        accepted = True
+    except NameError:
+        accepted = False
+    assert accepted == ok
+
+
+@CHEAP
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=20))
+def test_aks_pool_names_up_to_12_lowercase_starting_with_a_letter(name):
+    try:
+        check("aks_pool", name)
+        accepted = True
+    except NameError:
+        accepted = False
+    assert accepted == (len(name) <= 12 and name[0].isalpha())

@@ -373,3 +373,17 @@ def test_settings_are_frozen():
         s.region = "westeurope"  # type: ignore[misc]
     assert typing.get_type_hints(settings.Settings)["region"] is str
     assert copy.copy(s) == s
+
+
+def test_a_region_whose_names_break_azure_limits_is_refused_up_front():
+    # Found by the property test in test_naming.py: eastus2's 4-letter code makes the publisher's
+    # Key Vault name 25 characters, which crashed the program mid-run instead of failing settings.
+    err = _error("dev", {**_raw("dev"), "region": "eastus2"})
+    assert err.key == "region"
+    assert "key vault name for 'publisher' breaks an Azure limit in eastus2" in err.reason
+    assert "is 25 characters; a key vault name must be 3 to 24" in err.reason
+
+
+def test_workload_port_must_be_a_tcp_port():
+    err = _error("dev", _with("dev", "kubernetes", "storyGenerator.port", 70000))
+    assert (err.key, err.reason) == ("kubernetes.storyGenerator.port", "a TCP port is 1 to 65535, got 70000")
