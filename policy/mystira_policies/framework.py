@@ -400,12 +400,20 @@ __all__ = [
     "stack_policy",
     "truthy",
     "with_exemptions",
-    # pulumi_policy names the policy modules use
+    # pulumi_policy and typing names the single module offered (files written against it import them)
     "EnforcementLevel",
+    "Policy",
     "PolicyConfigSchema",
     "PolicyResource",
+    "ReportViolation",
     "ResourceValidationArgs",
+    "ResourceValidationPolicy",
     "Severity",
     "StackValidationArgs",
+    "StackValidationPolicy",
     "UnknownValueError",
+    "Callable",
+    "Iterable",
+    "Mapping",
+    "Sequence",
 ]
