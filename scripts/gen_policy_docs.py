@@ -244,8 +244,8 @@ def render() -> str:
             values = []
             for st in STACKS:
                 entry = configs[st].get(s.id)
-                has_value = isinstance(entry, dict) and name in entry
-                values.append(code(json.dumps(entry[name])) if has_value else "")
+                set_here = isinstance(entry, dict) and name in entry
+                values.append(code(json.dumps(entry[name])) if set_here and entry else "")
             default_value = code(json.dumps(schema["default"])) if "default" in schema else ""
             kind = schema.get("type", "")
             if kind == "array":
