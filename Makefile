@@ -11,7 +11,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
-.PHONY: venv dry-run test lint bench lock
+.PHONY: venv dry-run test lint bench lock policy-docs
 venv: $(VENV)/.installed
 
 ## make dry-run [STACK=dev] [ARGS="--json"]: what `pulumi preview` would create, without a cloud.
@@ -25,6 +25,10 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .  # what `typechecker: mypy` checks before every pulumi preview/up
+
+## make policy-docs: regenerate docs/policy.md from the policies' metadata and policy/config/*.json.
+policy-docs: venv
+	$(VENV)/bin/python scripts/gen_policy_docs.py
 
 bench: venv
 	$(VENV)/bin/python benchmarks/bench_dryrun.py $(ARGS)

@@ -1,4 +1,4 @@
-"""Builds the policy pack (and nothing else): the policies live in mystira_policies.py.
+"""Builds the policy pack (and nothing else): the policies live in the package mystira_policies/.
 
 Constructing PolicyPack starts the analyzer's gRPC server, so tests and the dry run import
 mystira_policies instead of this file.
