@@ -77,7 +77,7 @@ AKS_OK = {
     "securityProfile": {"workloadIdentity": {"enabled": True}},
     "addonProfiles": {"azurepolicy": {"enabled": True}, "omsagent": {"enabled": True, "config": {}}},
     "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"},
-    "kubernetesVersion": "1.33",
+    "kubernetesVersion": "1.36",
     "sku": {"name": "Base", "tier": "Standard"},
     "agentPoolProfiles": [
         {
@@ -229,7 +229,7 @@ CASES: list[tuple[str, str, dict, dict, dict]] = [
         {},
     ),
     ("aks-supported-version", AKS, AKS_OK, with_(AKS_OK, "kubernetesVersion", "1.28"), {}),
-    ("aks-supported-version", POOL, {"orchestratorVersion": "1.34.1"}, {"orchestratorVersion": "1.30"}, {}),
+    ("aks-supported-version", POOL, {"orchestratorVersion": "1.36.1"}, {"orchestratorVersion": "1.30"}, {}),
     ("aks-standard-tier-prod", AKS, AKS_OK, with_(AKS_OK, "sku.tier", "Free"), {}),
     (
         "aks-system-pool-zones-prod",
@@ -532,9 +532,9 @@ def test_numbers_arrive_as_floats_and_still_compare():
 
 
 def test_policy_config_overrides_defaults():
-    aks = with_(AKS_OK, "kubernetesVersion", "1.33")
+    aks = with_(AKS_OK, "kubernetesVersion", "1.35")
     assert check("aks-supported-version", AKS, aks) == []
-    assert check("aks-supported-version", AKS, aks, config={"minimumVersion": "1.34"})
+    assert check("aks-supported-version", AKS, aks, config={"minimumVersion": "1.36"})
     rule = with_(RULE, "destinationPortRange", "8443")
     assert check("network-no-internet-inbound", NSG, {"securityRules": [rule]})
     assert (

@@ -28,7 +28,7 @@ from .framework import (
     truthy,
 )
 
-DEFAULT_MIN_K8S_VERSION = "1.33"
+DEFAULT_MIN_K8S_VERSION = "1.35"  # oldest AKS minor in support on 2026-12-02 (docs/lifecycle.md)
 
 
 @resource_policy(
@@ -211,7 +211,7 @@ _VERSION_SCHEMA = PolicyConfigSchema(
     "AKS clusters and pools must run a supported Kubernetes version "
     f"(at least the configured minimumVersion, default {DEFAULT_MIN_K8S_VERSION}).",
     HIGH,
-    "Raise kubernetes_version (pin the minor only, e.g. '1.33') or update minimumVersion in the "
+    "Raise kubernetes_version (pin the minor only, e.g. '1.36') or update minimumVersion in the "
     "policy config when the AKS support calendar moves.",
     "kubernetesVersion, AgentPool.orchestratorVersion",
     [AKS, AKS_POOL],
@@ -224,7 +224,7 @@ def _aks_version(args, report):
     value = get(args.props, key)
     if value is None:
         return  # AKS picks its default (a supported) version
-    minimum = _version_tuple(str(config(args, "minimumVersion", DEFAULT_MIN_K8S_VERSION))) or (1, 33)
+    minimum = _version_tuple(str(config(args, "minimumVersion", DEFAULT_MIN_K8S_VERSION))) or (1, 35)
     have = _version_tuple(str(value))
     if have is None or have < minimum:
         report(
