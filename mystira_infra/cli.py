@@ -4,6 +4,7 @@
     mystira-infra graph --stack STACK [--format mermaid|dot]
     mystira-infra diff --stack A --stack B
     mystira-infra estimate --stack STACK
+    mystira-infra paths (--stack STACK | --plan FILE) [--format text|mermaid]
 """
 
 from __future__ import annotations
@@ -78,6 +79,21 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _paths(args: argparse.Namespace) -> int:
+    from mystira_infra.insights import paths
+
+    if bool(args.stack) == bool(args.plan):
+        raise DryRunError("paths: give one of --stack STACK or --plan FILE")
+    try:
+        plan = paths.from_file(args.plan) if args.plan else paths.Plan(
+            render.preview_json(_run_ok(args.cwd, args.stack)))
+    except (OSError, ValueError) as e:
+        raise DryRunError(f"paths: can't read plan {args.plan}: {e}") from e
+    report = paths.check(plan)
+    print(paths.mermaid(report, args.workload) if args.format == "mermaid" else paths.render(report))
+    return 0 if report.ok else 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mystira-infra", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--stack", "-s", required=True)
     e.add_argument("--cwd", "-C", default=".")
     e.set_defaults(func=_estimate)
+
+    pa = sub.add_parser("paths", help="prove each AKS workload's request, image, identity, dependency paths")
+    pa.add_argument("--stack", "-s", help="dry run this stack (update mode)")
+    pa.add_argument("--plan", help="a saved `pulumi preview --json` document instead")
+    pa.add_argument("--cwd", "-C", default=".")
+    pa.add_argument("--format", choices=("text", "mermaid"), default="text")
+    pa.add_argument("--workload", help="mermaid: only this workload's paths")
+    pa.set_defaults(func=_paths)
     return parser
 
 
