@@ -30,7 +30,8 @@ from typing import Any, TypeGuard
 
 from mystira_infra import services as catalogue
 
-UNKNOWNS = {"04da6b54-80e4-46f7-96ec-b56ff0331ba9", "output<string>"}  # the engine's sentinel, as shown
+UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown value, as --json shows it
+UNKNOWNS = {UNKNOWN_SENTINEL, "output<string>"}  # the engine's sentinel, as shown
 OK, UNKNOWN, BROKEN, SKIPPED = "ok", "unknown until apply", "BROKEN", "not reached"
 
 # Built-in role ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
@@ -1205,7 +1206,7 @@ def dependencies(plan: Plan, wl: Workload, ident: Identity) -> dict[str, list[st
         for kind in KINDS.values():
             if any(s in value.lower() for s in kind.host_suffixes):
                 found.setdefault(kind.key, []).append(f"env {name}")
-    vaults = _own_vaults(plan, ident)
+    vaults = _own_vaults(plan, wl, ident)
     for secret in plan.of("azure-native:keyvault:Secret"):
         if any(secret.inputs.get("vaultName") == v.phys for v in vaults):
             sname = str(secret.inputs.get("secretName", ""))
@@ -1224,14 +1225,18 @@ def dependencies(plan: Plan, wl: Workload, ident: Identity) -> dict[str, list[st
         ):
             if used:
                 found.setdefault(key, []).append("service catalogue")
-    return {k: list(dict.fromkeys(v)) for k, v in found.items()}
+    # In the catalogue's order of kinds, whatever order the plan registered things in.
+    return {k: sorted(set(found[k])) for k in KINDS if k in found}
 
 
-def _own_vaults(plan: Plan, ident: Identity) -> list[Res]:
-    """The vault in the identity's own resource group (one per service)."""
-    if ident.res is None or not ident.res.rg:
-        return []
-    return [v for v in plan.of("azure-native:keyvault:Vault") if v.rg == ident.res.rg]
+def _own_vaults(plan: Plan, wl: Workload, ident: Identity) -> list[Res]:
+    """The service's own vault: in its identity's resource group, or tagged with its name."""
+    vaults = plan.of("azure-native:keyvault:Vault")
+    if ident.res is not None and ident.res.rg:
+        found = [v for v in vaults if v.rg == ident.res.rg]
+        if found:
+            return found
+    return [v for v in vaults if dig(v.inputs, "tags", "Service") in (wl.name, wl.service_account)]
 
 
 def _target(plan: Plan, kind: Kind, wl: Workload, ident: Identity) -> Res | None:
@@ -1240,7 +1245,7 @@ def _target(plan: Plan, kind: Kind, wl: Workload, ident: Identity) -> Res | None
     if kind.key == "openai":
         candidates = [c for c in candidates if c.inputs.get("kind") in ("OpenAI", "AIServices")]
     if kind.key == "keyvault":
-        candidates = _own_vaults(plan, ident) or candidates
+        candidates = _own_vaults(plan, wl, ident) or candidates
     for c in candidates:
         if c.phys and any(c.phys.lower() in h for h in hosts):
             return c
@@ -1551,7 +1556,7 @@ def check(plan: Plan, public: set[str] | None = None) -> Report:
     public = _public_names() if public is None else public
     cluster = find_cluster(plan)
     report = Report(plan.stack, [])
-    wls = workloads(plan)
+    wls = sorted(workloads(plan), key=lambda w: (w.namespace, w.name))
     if cluster.res is None and wls:
         report.notes.append("no AKS cluster in the plan: VNet checks can't hold")
     for wl in wls:
@@ -1631,7 +1636,8 @@ def mermaid(report: Report, workload: str | None = None) -> str:
 
 
 def _q(text: str) -> str:
-    return text.replace('"', "'").replace("<", "&lt;").replace(">", "&gt;")
+    """Mermaid label text: arrows as arrows, and its own entity codes for quotes and angle brackets."""
+    return text.replace("->", "→").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
 def from_file(path: str, read: Callable[[str], str] | None = None) -> Plan:
