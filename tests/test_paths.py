@@ -134,7 +134,11 @@ def test_complete_plan_holds_for_every_workload(mode):
     for p in report.paths:
         by_workload.setdefault(p.workload, set()).add(p.kind)
         assert p.hops, p.title
-        assert all(h.status == paths.OK for h in p.hops), p.title
+        for h in p.hops:
+            # At preview the grant SQL interpolates principal ids, so it is unknown as a whole: the
+            # Job is linked to the identity by dependency, the database name shows only at apply.
+            expected = paths.UNKNOWN if mode == "preview" and h.step == "database grant" else paths.OK
+            assert h.status == expected, (p.title, h)
     assert by_workload["story-generator"] == {
         "request",
         "image",
@@ -416,3 +420,20 @@ def test_diagram_doc_is_generated_from_the_dev_plan():
     )
     complete = paths.check(paths.Plan(_doc("update")))
     assert paths.mermaid(complete, "story-generator") in doc
+
+
+def test_a_real_preview_of_an_existing_stack_reads_replacements_and_deletes_once():
+    """A real preview lists `same`/`update` steps, a replacement as several steps of one URN, and
+    deletes: what is deleted is not part of the plan, and a resource counts once."""
+    doc = _doc("update")
+    for step in doc["steps"]:
+        step["op"] = "same"
+    route = next(s for s in doc["steps"] if s["urn"].endswith("::edge-route-story"))
+    doc["steps"] += [
+        {**copy.deepcopy(route), "op": "create-replacement"},
+        {**copy.deepcopy(route), "op": "replace"},
+    ]
+    assert paths.check(paths.Plan(doc)).ok
+    doc["steps"].remove(route)
+    doc["steps"] = [s for s in doc["steps"] if s["urn"] != route["urn"]] + [{**route, "op": "delete"}]
+    assert ("story-generator", "request", "route") in _first_broken(paths.check(paths.Plan(doc)))

@@ -202,11 +202,17 @@ def _arm(value: Any) -> tuple[str, str] | None:
 class Plan:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.resources: list[Res] = []
+        seen: set[str] = set()
         for step in doc.get("steps", []):
             state = step.get("newState") or step.get("oldState") or {}
-            if step.get("op") == "delete" or not state:
+            op = str(step.get("op", ""))
+            # A replacement shows as several steps of one URN; what is deleted is not part of the plan.
+            if op.startswith(("delete", "discard")) or op == "read-discard" or not state:
                 continue
             urn = state.get("urn") or step.get("urn", "")
+            if urn in seen:
+                continue
+            seen.add(urn)
             self.resources.append(
                 Res(
                     urn=urn,
@@ -1291,15 +1297,7 @@ def _network(plan: Plan, cluster: Cluster, path: Path, wl: Workload, kind: Kind,
         ]
         port = dbs[0].inputs.get("port") if dbs else None
         ports = (int(port),) if isinstance(port, (int, float)) else ports
-    if (
-        kind.key == "postgres"
-        and known(dig(target.inputs, "network", "delegatedSubnetResourceId"))
-        or (
-            kind.key == "postgres"
-            and plan.deps(target, "network")
-            and dig(target.inputs, "network", "delegatedSubnetResourceId") is not None
-        )
-    ):
+    if kind.key == "postgres" and dig(target.inputs, "network", "delegatedSubnetResourceId") is not None:
         sid = dig(target.inputs, "network", "delegatedSubnetResourceId")
         subnet, vnet = _subnet_of(plan, target, "network", sid)
         if not path.add(
@@ -1471,21 +1469,23 @@ def _postgres_grant(plan: Plan, path: Path, wl: Workload, ident: Res, server: Re
         # The SQL may be inline or in a ConfigMap/Secret the Job mounts or reads.
         text = _text_of(plan, job)
         spec = json.dumps(dig(job.inputs, "spec") or {})
+        sources = [job]
         for cm in plan.of("kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"):
             if cm.phys and f'"{cm.phys}"' in spec and cm.namespace == job.namespace:
                 text += _text_of(plan, cm)
-        names_identity = any(n in text for n in needles) or any(d.urn == ident.urn for d in plan.deps(job))
+                sources.append(cm)
+        # At preview, SQL interpolating a principal id is unknown as a whole (or "[secret]" in a
+        # Secret); the Job still names the identity through the plan's dependencies.
+        linked = any(d.urn == ident.urn for src in sources for d in plan.deps(src))
+        names_identity = any(n in text for n in needles) or linked
+        hidden = UNKNOWN_SENTINEL in text or '"[secret]"' in text
         names_db = database is None or database in text
-        if names_identity and names_db:
-            path.add(
-                Hop(
-                    "database grant",
-                    OK,
-                    f"Job {job.phys or job.name} grants {ident.phys}"
-                    + (f" on database {database}" if database else ""),
-                    job.urn,
-                )
+        if names_identity and (names_db or hidden):
+            status = OK if names_db else UNKNOWN
+            detail = f"Job {job.phys or job.name} grants {ident.phys}" + (
+                f" on database {database}" if database and names_db else " (its SQL is known at apply)"
             )
+            path.add(Hop("database grant", status, detail, job.urn))
             path.add(_job_admin_hop(plan, job, server))
             return
     path.add(
