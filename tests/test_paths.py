@@ -302,7 +302,12 @@ def _zone_group_on_wrong_zone(doc: dict[str, Any]) -> None:
     )
 
 
+def _wrong_host_header(doc: dict[str, Any]) -> None:
+    _state(doc, "edge-origin-story")["inputs"]["originHostHeader"] = "mys-dev-edge-abc123.z01.azurefd.net"
+
+
 MUTATIONS: list[tuple[Mutation, str, str, str]] = [
+    (_wrong_host_header, "story-generator", "request", "origin -> ingress"),
     (_drop_routing_peer, "story-generator", "request", "NetworkPolicy ingress from the controller"),
     (_drop_postgres_egress, "story-generator", "postgres/network", "NetworkPolicy egress :5432"),
     (_egress_to_other_subnet, "publisher", "servicebus/network", "NetworkPolicy egress :5671/443"),

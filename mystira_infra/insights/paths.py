@@ -990,12 +990,26 @@ def _origin_hop(plan: Plan, origins: list[Res], host: str) -> Hop:
     for o in origins:
         link = o.inputs.get("sharedPrivateLinkResource")
         origin_host = o.get("hostName")
+        # NGINX routes by the Host header Front Door sends: originHostHeader, else the origin's hostName.
+        sent = o.inputs.get("originHostHeader") or origin_host
         if link:
             # Premium reaches an internal load balancer through a Private Link service that AKS creates
-            # for the controller's Service (https://learn.microsoft.com/azure/frontdoor/private-link).
+            # for the controller's Service (https://learn.microsoft.com/azure/frontdoor/private-link);
+            # the connection is approved at apply (a dry run can't show it).
+            if pls and known(sent) and sent.lower() != host.lower():
+                return Hop(
+                    step,
+                    BROKEN,
+                    f"{o.phys or o.name} sends Host {sent}, but the Ingress routes {host}",
+                    o.urn,
+                    fix=f"set the origin's originHostHeader to {host}",
+                )
             if pls:
                 return Hop(
-                    step, OK, f"{o.phys or o.name}: Private Link to the controller's load balancer", o.urn
+                    step,
+                    OK,
+                    f"{o.phys or o.name}: Private Link to the controller's load balancer, Host {sent}",
+                    o.urn,
                 )
             return Hop(
                 step,
