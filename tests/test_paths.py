@@ -442,3 +442,33 @@ def test_a_real_preview_of_an_existing_stack_reads_replacements_and_deletes_once
     doc["steps"].remove(route)
     doc["steps"] = [s for s in doc["steps"] if s["urn"] != route["urn"]] + [{**route, "op": "delete"}]
     assert ("story-generator", "request", "route") in _first_broken(paths.check(paths.Plan(doc)))
+
+
+def test_a_public_service_is_reached_through_the_cluster_outbound_only_if_it_has_one():
+    """Dev's Service Bus is Standard (no private endpoints): public, through the cluster's outbound."""
+    doc = _without(_doc("update"), "servicebus-pe", "servicebus-pe-dns")
+    for side in ("inputs", "outputs"):
+        _state(doc, "servicebus-ns")[side]["publicNetworkAccess"] = "Enabled"
+    network = next(p for p in paths.check(paths.Plan(doc)).paths if p.kind == "servicebus/network")
+    assert [(h.step, h.status) for h in network.hops] == [
+        ("-> Service Bus", paths.OK),
+        ("public endpoint", paths.OK),
+        ("NetworkPolicy egress :5671/443", paths.OK),
+    ]
+    firewalled = copy.deepcopy(doc)
+    _state(firewalled, "servicebus-ns")["outputs"]["networkAcls"] = {"defaultAction": "Deny"}
+    report = paths.check(paths.Plan(firewalled))
+    hop = next(p for p in report.paths if p.kind == "servicebus/network").hops[1]
+    assert (hop.status, report.ok) == (paths.UNKNOWN, True)  # the cluster's egress IP is known at apply
+    _state(doc, "aks-cluster")["inputs"]["networkProfile"] = {"outboundType": "none"}
+    assert ("publisher", "servicebus/network", "public endpoint") in _first_broken(
+        paths.check(paths.Plan(doc))
+    )
+    _state(doc, "publisher-netpol")["inputs"]["spec"]["egress"][0]["to"] = [
+        {"ipBlock": {"cidr": "10.0.0.0/8"}}
+    ]
+    del _state(doc, "aks-cluster")["inputs"]["networkProfile"]
+    # A private range doesn't cover a public endpoint.
+    assert ("publisher", "servicebus/network", "NetworkPolicy egress :5671/443") in _first_broken(
+        paths.check(paths.Plan(doc))
+    )

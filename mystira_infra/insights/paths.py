@@ -1296,6 +1296,37 @@ def dependency_paths(plan: Plan, cluster: Cluster, wl: Workload, ident: Identity
     return out
 
 
+def _public_hop(cluster: Cluster, target: Res) -> Hop:
+    """A public endpoint: reached through the cluster's outbound, if it has one and the service's
+    firewall lets the cluster's egress address in."""
+    outbound = dig(cluster.res.inputs, "networkProfile", "outboundType") if cluster.res else None
+    if outbound in ("none", "block"):
+        # https://learn.microsoft.com/azure/aks/egress-outboundtype
+        return Hop(
+            "public endpoint",
+            BROKEN,
+            f"{target.phys} is reachable only publicly, and the cluster has no outbound ({outbound})",
+            target.urn,
+            fix=f"add a private endpoint to {target.phys}, or give the cluster an outbound path",
+        )
+    acl = target.get("networkAcls") or target.get("properties", "networkAcls") or {}
+    if isinstance(acl, dict) and acl.get("defaultAction") == "Deny":
+        return Hop(
+            "public endpoint",
+            UNKNOWN,
+            f"{target.phys}: public with a firewall (default Deny): the cluster's egress address must be "
+            "allowed, known at apply",
+            target.urn,
+        )
+    return Hop(
+        "public endpoint",
+        OK,
+        f"{target.phys}: publicNetworkAccess Enabled (no private endpoint); reached through the cluster's "
+        "outbound",
+        target.urn,
+    )
+
+
 def _prefix(subnet: Res | None) -> str | None:
     value = subnet.inputs.get("addressPrefix") if subnet else None
     return value if known(value) else None
@@ -1362,15 +1393,7 @@ def _network(plan: Plan, cluster: Cluster, path: Path, wl: Workload, kind: Kind,
         if any(plan.refers(pe, "privateLinkServiceConnections", t[1], target) for t in _pe_targets(pe))
     ]
     if not pes and public:
-        path.add(
-            Hop(
-                "public endpoint",
-                OK,
-                f"{target.phys}: publicNetworkAccess Enabled (no private endpoint); "
-                "reached through the cluster's outbound",
-                target.urn,
-            )
-        )
+        path.add(_public_hop(cluster, target))
         path.add(egress_hop(plan, wl.namespace, wl.labels, ports, None, kind.title))
         return
     if not private_endpoint_path(
