@@ -306,7 +306,12 @@ def _wrong_host_header(doc: dict[str, Any]) -> None:
     _state(doc, "edge-origin-story")["inputs"]["originHostHeader"] = "mys-dev-edge-abc123.z01.azurefd.net"
 
 
+def _route_on_other_endpoint(doc: dict[str, Any]) -> None:
+    _state(doc, "edge-route-admin")["inputs"]["endpointName"] = "mys-dev-other"
+
+
 MUTATIONS: list[tuple[Mutation, str, str, str]] = [
+    (_route_on_other_endpoint, "admin-api", "request", "route"),
     (_wrong_host_header, "story-generator", "request", "origin -> ingress"),
     (_drop_routing_peer, "story-generator", "request", "NetworkPolicy ingress from the controller"),
     (_drop_postgres_egress, "story-generator", "postgres/network", "NetworkPolicy egress :5432"),
@@ -471,4 +476,29 @@ def test_a_public_service_is_reached_through_the_cluster_outbound_only_if_it_has
     # A private range doesn't cover a public endpoint.
     assert ("publisher", "servicebus/network", "NetworkPolicy egress :5671/443") in _first_broken(
         paths.check(paths.Plan(doc))
+    )
+
+
+@pytest.mark.parametrize(
+    ("origin_ip", "lb_ip", "holds"), [("20.1.2.3", "20.1.2.3", True), ("20.1.2.3", "20.9.9.9", False)]
+)
+def test_a_standard_origin_must_be_the_controllers_public_load_balancer(origin_ip, lb_ip, holds):
+    """Front Door Standard has no Private Link: the origin is the controller's public IP."""
+    doc = _doc("update")
+    origin = _state(doc, "edge-origin-story")
+    for side in ("inputs", "outputs"):
+        del origin[side]["sharedPrivateLinkResource"]
+        origin[side]["hostName"] = origin_ip
+    annotations = _state(doc, "ingress-controller")["inputs"]["spec"]["loadBalancerAnnotations"]
+    annotations.clear()
+    annotations["service.beta.kubernetes.io/azure-load-balancer-ipv4"] = lb_ip
+    request = next(
+        p
+        for p in paths.check(paths.Plan(doc)).paths
+        if p.workload == "story-generator" and p.kind == "request"
+    )
+    hop = next(h for h in request.hops if h.step == "origin -> ingress")
+    assert (hop.status == paths.OK) is holds, hop
+    assert next(h for h in request.hops if h.step == "ingress controller").detail.endswith(
+        "public load balancer"
     )

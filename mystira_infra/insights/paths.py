@@ -908,17 +908,29 @@ def edge_path(plan: Plan, path: Path, host: str, ingress: Res | None) -> bool:
             plan.refers(r, "customDomains", c.get("id"), domain) for c in r.inputs.get("customDomains") or []
         )
     ]
+    on_endpoint = [r for r in routes if _on_endpoint(plan, r, endpoint)]
+    if routes and not on_endpoint:
+        return path.add(
+            Hop(
+                "route",
+                BROKEN,
+                f"the route for {host} is on endpoint {routes[0].inputs.get('endpointName')}, but the CNAME "
+                f"points at {endpoint.phys}",
+                routes[0].urn,
+                fix=f"put the route on endpoint {endpoint.phys}, or point the CNAME at the route's endpoint",
+            )
+        )
     if not path.add(
         Hop(
             "route",
             OK if routes else BROKEN,
-            _route_detail(routes[0]) if routes else f"no route serves custom domain {host}",
-            routes[0].urn if routes else domain.urn,
+            _route_detail(on_endpoint[0]) if routes else f"no route serves custom domain {host}",
+            on_endpoint[0].urn if routes else domain.urn,
             fix=f"add a Route on the endpoint with customDomains=[{host}], HTTPS only",
         )
     ):
         return False
-    route = routes[0]
+    route = on_endpoint[0]
     group_ref = dig(route.inputs, "originGroup", "id")
     groups = [
         g
@@ -956,6 +968,13 @@ def edge_path(plan: Plan, path: Path, host: str, ingress: Res | None) -> bool:
     return path.add(_waf_hop(plan, domain, endpoint))
 
 
+def _on_endpoint(plan: Plan, route: Res, endpoint: Res) -> bool:
+    name = route.inputs.get("endpointName")
+    if known(name):
+        return name == endpoint.phys
+    return any(d.urn == endpoint.urn for d in plan.deps(route, "endpointName"))
+
+
 def _route_detail(route: Res) -> str:
     protocols = route.inputs.get("supportedProtocols") or []
     return (
@@ -982,11 +1001,12 @@ def _origin_hop(plan: Plan, origins: list[Res], host: str) -> Hop:
         == "true"
         for c in controllers
     )
-    ips = {
-        str(dig(c.inputs, "spec", "loadBalancerAnnotations", a))
-        for c in controllers
-        for a in ("service.beta.kubernetes.io/azure-load-balancer-ipv4",)
-    }
+    ann = [dig(c.inputs, "spec", "loadBalancerAnnotations") or {} for c in controllers]
+    ips = {str(a.get("service.beta.kubernetes.io/azure-load-balancer-ipv4")) for a in ann}
+    # Standard reaches a public load balancer: its IP may be a PublicIPAddress the controller names.
+    pip_names = {a.get("service.beta.kubernetes.io/azure-pip-name") for a in ann} - {None}
+    pips = [p for p in plan.of("azure-native:network:PublicIPAddress") if p.phys and p.phys in pip_names]
+    ips |= {str(p.get("ipAddress")) for p in pips if known(p.get("ipAddress"))}
     for o in origins:
         link = o.inputs.get("sharedPrivateLinkResource")
         origin_host = o.get("hostName")
@@ -1020,13 +1040,26 @@ def _origin_hop(plan: Plan, origins: list[Res], host: str) -> Hop:
                 fix="annotate the controller's load balancer "
                 "service.beta.kubernetes.io/azure-pls-create: true",
             )
+        # The origin must be the controller's load balancer: its IP, or the DNS label AKS gives it
+        # (<label>.<region>.cloudapp.azure.com). The public host itself would loop back to Front Door.
+        labels = {a.get("service.beta.kubernetes.io/azure-dns-label-name") for a in ann} - {None}
         if known(origin_host) and (
-            origin_host.lower() == host.lower()
-            or origin_host in ips
-            or str(o.inputs.get("originHostHeader", "")).lower() == host.lower()
+            origin_host in ips or any(origin_host.lower().startswith(f"{lb}.") for lb in labels)
         ):
-            return Hop(step, OK, f"{o.phys or o.name}: {origin_host}", o.urn)
+            if known(sent) and sent.lower() != host.lower():
+                return Hop(
+                    step,
+                    BROKEN,
+                    f"{o.phys or o.name} sends Host {sent}, but the Ingress routes {host}",
+                    o.urn,
+                    fix=f"set the origin's originHostHeader to {host}",
+                )
+            return Hop(step, OK, f"{o.phys or o.name}: {origin_host}, Host {sent}", o.urn)
         if not known(origin_host):
+            if any(d.urn == p.urn for p in pips for d in plan.deps(o, "hostName")):
+                return Hop(
+                    step, OK, f"{o.phys or o.name}: the controller's public IP (known at apply)", o.urn
+                )
             return Hop(step, UNKNOWN, f"{o.phys or o.name}: host name known at apply", o.urn)
     return Hop(
         step,
