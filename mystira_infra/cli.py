@@ -5,6 +5,7 @@
     mystira-infra diff --stack A --stack B
     mystira-infra estimate --stack STACK
     mystira-infra lifecycle [--stack STACK ...] [--warn-days 90] [--date YYYY-MM-DD]
+    mystira-infra paths (--stack STACK | --plan FILE) [--format text|mermaid]
 """
 
 from __future__ import annotations
@@ -90,6 +91,21 @@ def _lifecycle(args: argparse.Namespace) -> int:
     return rc
 
 
+def _paths(args: argparse.Namespace) -> int:
+    from mystira_infra.insights import paths
+
+    if bool(args.stack) == bool(args.plan):
+        raise DryRunError("paths: give one of --stack STACK or --plan FILE")
+    try:
+        plan = paths.from_file(args.plan) if args.plan else paths.Plan(
+            render.preview_json(_run_ok(args.cwd, args.stack)))
+    except (OSError, ValueError) as e:
+        raise DryRunError(f"paths: can't read plan {args.plan}: {e}") from e
+    report = paths.check(plan)
+    print(paths.mermaid(report, args.workload) if args.format == "mermaid" else paths.render(report))
+    return 0 if report.ok else 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mystira-infra", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     lc.add_argument("--warn-days", type=int, default=90, help="fail this many days ahead of a retirement")
     lc.add_argument("--date", help="check as of this day (YYYY-MM-DD; default today)")
     lc.set_defaults(func=_lifecycle)
+
+    pa = sub.add_parser("paths", help="prove each AKS workload's request, image, identity, dependency paths")
+    pa.add_argument("--stack", "-s", help="dry run this stack (update mode)")
+    pa.add_argument("--plan", help="a saved `pulumi preview --json` document instead")
+    pa.add_argument("--cwd", "-C", default=".")
+    pa.add_argument("--format", choices=("text", "mermaid"), default="text")
+    pa.add_argument("--workload", help="mermaid: only this workload's paths")
+    pa.set_defaults(func=_paths)
     return parser
 
 
